@@ -1,0 +1,116 @@
+# One entry point for building, testing, benchmarking and installing.
+#
+#   make              build every library and program under build/
+#   make test         unit tests, the sanitizer build of the unit tests,
+#                     then the integration tests (real containers)
+#   make unit         unit tests only          make integration   integration only
+#   make san          unit tests under ASan + UBSan (objects in build-san/)
+#   make bench        side-by-side benchmarks against the peers
+#   make install PREFIX=/usr/local
+#   make deps         install the Debian packages the build and tests need
+#
+# Each source folder builds into one static library; dependencies point one
+# way: core <- artifacts <- container <- net <- runners.
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+PKGS    := liburing libxxhash libarchive inih cmocka jansson
+
+# Sanitizer build: `make SAN=1 ...` builds into build-san/.
+ifeq ($(SAN),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     := -O1
+else
+SANFLAGS :=
+OPT     := -O2
+endif
+
+WARN    := -Wall -Wextra -Werror -Wswitch-enum -Wshadow -Wformat=2 -Wno-format-nonliteral \
+           -Wmissing-prototypes -Wstrict-prototypes -Wvla
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs liburing libxxhash libarchive inih jansson 2>/dev/null)
+TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+LAYERS  := core artifacts container net runners
+# Library sources: every .c below a layer folder except programs' main.c.
+lib_srcs = $(filter-out %/main.c,$(shell find $(1) -name '*.c' 2>/dev/null | sort))
+LIBS    := $(foreach l,$(LAYERS),$(BUILD)/lib/lib$(l).a)
+# Link order: most dependent first.
+LINK_LIBS := $(BUILD)/lib/librunners.a $(BUILD)/lib/libnet.a $(BUILD)/lib/libcontainer.a \
+             $(BUILD)/lib/libartifacts.a $(BUILD)/lib/libcore.a
+
+# Programs: name -> folder holding main.c.
+PROGRAMS := maelstrom-run
+maelstrom-run_DIR := runners/run
+
+BINS    := $(addprefix $(BUILD)/bin/,$(PROGRAMS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Helper programs the tests and benchmarks run (static where they must run
+# inside empty containers).
+TEST_HELPERS := $(BUILD)/tests/static-true
+
+.PHONY: all test unit san integration bench install deps clean check-deps
+all: check-deps $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
+
+# Installs missing packages once; a no-op when pkg-config finds them all.
+check-deps:
+	@pkg-config --exists $(PKGS) || $(MAKE) --no-print-directory deps
+
+deps:
+	bash .ci/install-deps
+
+define lib_rule
+$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+endef
+$(foreach l,$(LAYERS),$(eval $(call lib_rule,$(l))))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+define prog_rule
+$(BUILD)/bin/$(1): $(BUILD)/obj/$($(1)_DIR)/main.o $(LIBS)
+	@mkdir -p $$(@D)
+	$(CC) $(ALL_LDFLAGS) -o $$@ $$< $(LINK_LIBS) $(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call prog_rule,$(p))))
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS) $(TESTLIBS)
+
+$(BUILD)/tests/static-true: tests/fixtures/static-true.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -nostartfiles -o $@ $<
+
+unit: all
+	@bash tests/unit/run-all $(BUILD)/tests $(UNIT_BINS)
+
+san:
+	$(MAKE) --no-print-directory SAN=1 unit
+
+integration: all
+	@bash tests/integration/run-all $(BUILD)
+
+test: unit san integration
+
+bench: all
+	@bash bench/run-all $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
