@@ -15,7 +15,6 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS    := liburing libxxhash libarchive inih cmocka jansson
 
 # Sanitizer build: `make SAN=1 ...` builds into build-san/.
 ifeq ($(SAN),1)
@@ -30,10 +29,11 @@ endif
 WARN    := -Wall -Wextra -Werror -Wswitch-enum -Wshadow -Wformat=2 -Wno-format-nonliteral \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP \
-              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs liburing libxxhash libarchive inih jansson 2>/dev/null)
-TESTLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP
+# Spelled out rather than asked of pkg-config: on a fresh machine make reads
+# this file before check-deps has installed the packages.
+LDLIBS  := -luring -lxxhash -larchive -linih -ljansson
+TESTLIBS := -lcmocka
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 LAYERS  := core artifacts container net runners
@@ -54,13 +54,19 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # Helper programs the tests and benchmarks run (static where they must run
 # inside empty containers).
 TEST_HELPERS := $(BUILD)/tests/static-true
+# Benchmark drivers: every bench/*.c is one standalone program.
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
 
-.PHONY: all test unit san integration bench install deps clean check-deps
-all: check-deps $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
+.PHONY: all build test unit san integration bench install deps clean check-deps example
+# Dependencies first, then the build proper (also under -j).
+all: check-deps
+	@$(MAKE) --no-print-directory build
 
-# Installs missing packages once; a no-op when pkg-config finds them all.
+build: $(BINS) $(UNIT_BINS) $(TEST_HELPERS)
+
+# Installs missing Debian packages; quick when everything is there.
 check-deps:
-	@pkg-config --exists $(PKGS) || $(MAKE) --no-print-directory deps
+	@bash .ci/install-deps
 
 deps:
 	bash .ci/install-deps
@@ -92,6 +98,10 @@ $(BUILD)/tests/static-true: tests/fixtures/static-true.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -nostartfiles -o $@ $<
 
+# The bundled example: three jobs, each in its own container.
+example: all
+	$(BUILD)/bin/maelstrom-run -f tests/fixtures/example/jobs.json
+
 unit: all
 	@bash tests/unit/run-all $(BUILD)/tests $(UNIT_BINS)
 
@@ -103,7 +113,11 @@ integration: all
 
 test: unit san integration
 
-bench: all
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench: all $(BENCH_BINS)
 	@bash bench/run-all $(BUILD)
 
 install: all

@@ -48,7 +48,8 @@ void reactor_free(struct reactor *r);
 /* Runs until reactor_stop() is called, or until nothing is left that could
  * ever produce an event (no fds, no timers, no children, no in-flight
  * io_uring operations; signal handlers do not count). Returns 0, or -1 with
- * *err set if epoll itself failed. */
+ * *err set if epoll itself failed. A stop requested while the loop is not
+ * running makes the next reactor_run return at once (after deferred work). */
 int reactor_run(struct reactor *r, struct err **err);
 
 /* Makes reactor_run() return after the current dispatch round. */
@@ -59,7 +60,9 @@ uint64_t reactor_now_ns(void);
 
 /* ---- file descriptors ------------------------------------------------ */
 
-/* `events` is a mask of EPOLLIN, EPOLLOUT (EPOLLERR/EPOLLHUP always). */
+/* `events` is a mask of EPOLLIN, EPOLLOUT (EPOLLERR/EPOLLHUP always).
+ * Adding an fd that is already watched fails (EEXIST). Call reactor_del_fd
+ * before closing a watched fd. */
 typedef void reactor_fd_cb(struct reactor *r, int fd, uint32_t events, void *arg);
 
 int reactor_add_fd(struct reactor *r, int fd, uint32_t events, reactor_fd_cb *cb,
@@ -72,7 +75,9 @@ void reactor_del_fd(struct reactor *r, int fd);
 
 typedef void reactor_timer_cb(struct reactor *r, void *arg);
 
-/* Calls cb once, `delay_ns` from now. Returns a timer id (never 0). */
+/* Calls cb once, `delay_ns` from now. Returns a timer id (never 0).
+ * Timers due together run in the order they were added; a timer added from
+ * a callback never runs in the same dispatch round, even with delay 0. */
 uint64_t reactor_timer_add(struct reactor *r, uint64_t delay_ns,
 			   reactor_timer_cb *cb, void *arg);
 /* Cancels a pending timer. A no-op for 0, fired or unknown ids. */
@@ -84,7 +89,9 @@ typedef void reactor_signal_cb(struct reactor *r, int signo, void *arg);
 
 /* Blocks `signo` in the process mask and delivers it through the signalfd.
  * One handler per signal; a second call replaces the first. SIGCHLD is
- * not needed for children: use reactor_watch_child. */
+ * not needed for children: use reactor_watch_child. The signal stays blocked
+ * after reactor_free (unblocking it could deliver a pending one with its
+ * default action); children that exec should reset their mask. */
 int reactor_on_signal(struct reactor *r, int signo, reactor_signal_cb *cb,
 		      void *arg, struct err **err);
 
@@ -101,7 +108,8 @@ typedef void reactor_child_cb(struct reactor *r, int pidfd,
 
 /* Watches a child through its pidfd. When it exits, the reactor reaps it
  * (waitid P_PIDFD), calls cb, then closes the pidfd. The reactor owns the
- * pidfd from this call on, even on failure. */
+ * pidfd from this call on, even on failure. If the child cannot be reaped
+ * (someone else reaped it, or it is not our child), st->code is -1. */
 int reactor_watch_child(struct reactor *r, int pidfd, reactor_child_cb *cb,
 			void *arg, struct err **err);
 
@@ -112,7 +120,14 @@ typedef void reactor_uring_cb(struct reactor *r, int res, void *arg);
 /* The ring, or NULL if the kernel refused one. Prepare SQEs with liburing
  * helpers on sqes from reactor_uring_sqe(), then call reactor_uring_submit().
  * When an operation completes, cb(res) runs, res being the CQE result
- * (bytes, or -errno). Short reads and writes are normal: requeue the rest. */
+ * (bytes, or -errno). Short reads and writes are normal: requeue the rest.
+ *
+ * reactor_uring_sqe returns an sqe already prepared as a no-op and carrying
+ * the reactor's user_data: prepare it with an io_uring_prep_* helper, but
+ * never call io_uring_sqe_set_data on it. It returns NULL when there is no
+ * ring, or when the submission queue is full and cannot be flushed. Sqes not
+ * submitted explicitly are submitted before the reactor next waits.
+ * Multishot operations call cb once per completion (IORING_CQE_F_MORE). */
 struct io_uring *reactor_uring(struct reactor *r);
 struct io_uring_sqe *reactor_uring_sqe(struct reactor *r, reactor_uring_cb *cb,
 				       void *arg);

@@ -22,7 +22,7 @@
 
 enum layer_kind {
 	LAYER_TAR,          /* { "tar": "path/to/file.tar" } */
-	LAYER_GLOB,         /* { "glob": "src/**.py", <prefix options> } */
+	LAYER_GLOB,         /* { "glob": "src/x*.py", <prefix options> } */
 	LAYER_PATHS,        /* { "paths": ["a", "/b"], <prefix options> } */
 	LAYER_STUBS,        /* { "stubs": ["/dev/{null,zero}", "/tmp/"] } */
 	LAYER_SYMLINKS,     /* { "symlinks": [{"link": "/x", "target": "/y"}] } */

@@ -1,0 +1,129 @@
+/*
+ * executor: runs jobs in containers on the reactor, with a fixed number of
+ * slots. Shared by the cluster worker and the clients' local worker.
+ *
+ * A submitted job waits in a FIFO queue until a slot is free. Then the
+ * executor compiles its mount plan (or reuses one from a small cache keyed
+ * by container_desc_hash plus an equality check), launches the container
+ * with stdin from /dev/null and stdout/stderr on two pipes, and watches
+ * three things through the reactor: the job's pidfd, and both pipes. Each
+ * stream keeps its first `inline_limit` bytes and counts the rest as
+ * truncated; the pipes are always drained, so a job never blocks on output.
+ *
+ * A job is complete once its PID 1 was reaped AND both pipes reached EOF.
+ * Since the job is PID 1 of its own PID namespace, everything it started dies
+ * with it and the pipes close; a short grace timer after the reap guards
+ * against a writer outside the namespace keeping a pipe open.
+ *
+ * A job's state (see executor.c, enum job_state):
+ *     QUEUED -> RUNNING -> REAPED_DRAINING -> DONE -> (callback, freed)
+ *     QUEUED -> DONE          (launch failure, cancel while queued)
+ * A job holds a slot while RUNNING or REAPED_DRAINING.
+ *
+ * Callbacks: every submitted job gets exactly one callback, always from the
+ * reactor (never from inside executor_submit or executor_cancel), unless the
+ * executor is freed first. A callback may call executor_submit,
+ * executor_cancel and even executor_free re-entrantly.
+ *
+ * Time-outs and cancellation kill the whole container (container_kill) and
+ * report the output captured so far.
+ */
+#ifndef CONTAINER_EXECUTOR_H
+#define CONTAINER_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container/capture.h"
+#include "container/plan.h"
+#include "core/err.h"
+#include "core/reactor.h"
+
+struct executor_config {
+	unsigned slots;            /* jobs running at once; 0 = number of CPUs */
+	size_t inline_limit;       /* bytes kept per stream (stdout, stderr) */
+	const char *scratch_dir;   /* existing directory the launcher may use as
+				      the new root's mount point; NULL = the
+				      executor makes (and removes) its own */
+};
+
+/* One job. executor_submit copies everything, so the caller may free its
+ * own copy (strings, arrays, the container description) right after. */
+struct exec_job {
+	struct container_desc container;    /* container/plan.h */
+	const char *program;                /* bare name: searched in envp's PATH */
+	const char *const *argv;            /* argv[0] included; NULL = { program } */
+	const char *const *envp;            /* "K=V"; NULL = empty environment */
+	const char *working_directory;      /* NULL = "/" */
+	uint32_t timeout_s;                 /* 0 = none */
+};
+
+enum job_outcome {
+	JOB_EXITED,            /* code = exit status */
+	JOB_SIGNALED,          /* code = signal number */
+	JOB_TIMED_OUT,         /* message = "timed out after N s" */
+	JOB_EXECUTION_ERROR,   /* the spec's fault (missing program, bad mount...) */
+	JOB_SYSTEM_ERROR,      /* the machine's fault */
+	JOB_CANCELED,          /* executor_cancel */
+};
+
+struct job_result {
+	enum job_outcome outcome;
+	int code;                 /* exit code or signal number; 0 otherwise */
+	char *message;            /* for errors and time-outs, else NULL */
+	struct captured out, err; /* what was captured (also after time-out and
+				     cancel: the output so far) */
+	uint64_t duration_ns;     /* launch to reap; 0 if never launched */
+};
+
+/* "exited", "signaled", "timed out", "execution error", "system error",
+ * "canceled". */
+const char *job_outcome_name(enum job_outcome outcome);
+
+/* Frees what the result owns (message, output) and zeroes it; the struct
+ * itself is not freed. Safe on a zeroed result. */
+void job_result_release(struct job_result *r);
+
+/* job_result_release, then free(r). Safe on NULL. */
+void job_result_free(struct job_result *r);
+
+/* Called once per job. res is heap-allocated and owned by the callee from
+ * then on (free it with job_result_free). */
+typedef void executor_done_cb(void *arg, uint64_t job_id, struct job_result *res);
+
+struct executor;
+
+/* Creates an executor running jobs on reactor r, which must outlive it.
+ * Fails only if the machine is unusable (no /dev/null, no scratch dir). */
+int executor_new(struct executor **out, struct reactor *r, const struct executor_config *cfg,
+		 struct err **err);
+
+/* Queues a job and returns its id (never 0). Never fails synchronously:
+ * every error (bad container, missing program, no pipes...) arrives through
+ * cb, which runs later from the reactor. */
+uint64_t executor_submit(struct executor *ex, const struct exec_job *job, executor_done_cb *cb,
+			 void *arg);
+
+/* Cancels a job: a queued one is dropped, a running one is killed. Its
+ * callback then reports JOB_CANCELED, with any output captured so far; this
+ * also holds when the job had finished but its callback had not run yet.
+ * A no-op for unknown ids and jobs whose callback already ran. */
+void executor_cancel(struct executor *ex, uint64_t job_id);
+
+/* Jobs holding a slot (running, or reaped and draining output). */
+unsigned executor_running(const struct executor *ex);
+
+/* Jobs waiting for a slot. */
+unsigned executor_queued(const struct executor *ex);
+
+/* The number of slots (cfg->slots, or the CPU count it resolved to). */
+unsigned executor_slots(const struct executor *ex);
+
+/* Kills every running container and reaps it (blocking briefly: a killed
+ * PID namespace goes away in milliseconds), drops queued jobs, frees
+ * everything. No callback runs after this, not even pending ones. May be
+ * called from inside an executor callback. Safe on NULL. */
+void executor_free(struct executor *ex);
+
+#endif

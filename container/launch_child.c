@@ -1,0 +1,148 @@
+/*
+ * launch_child: the cloned child's side of a launch (container/launch.h).
+ *
+ * Runs right after clone3, possibly sharing memory with the suspended parent
+ * (CLONE_VM|CLONE_VFORK) on a small private stack. Rules: no allocation, no
+ * stdio, no locks; only system calls and pure string functions; buffers on
+ * the stack. Any failure is reported as (step, index, errno) through the
+ * report pipe and the child exits 127.
+ */
+#include "container/launch_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+
+#include "container/netlink.h"
+#include "container/userns.h"
+
+static _Noreturn void fail(const struct launch_child *c, enum launch_step step, size_t index,
+                           int errnum)
+{
+	struct launch_report r = { .step = step, .index = (int32_t)index, .errnum = errnum };
+	ssize_t n;
+	do
+		n = write(c->report_fd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	_exit(127);
+}
+
+/* Puts the request's fds on 0, 1 and 2 (they may already sit on any of
+ * them, in any order), then marks every other fd close-on-exec, the report
+ * pipe included: it must stay open until the exec itself. */
+static int setup_stdio(const struct launch_child *c)
+{
+	int copy[3];
+	for (int i = 0; i < 3; i++) {
+		copy[i] = fcntl(c->stdio[i], F_DUPFD_CLOEXEC, 3);
+		if (copy[i] < 0)
+			return -errno;
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(copy[i], i) < 0)
+			return -errno;
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Handlers were already reset by CLONE_CLEAR_SIGHAND; ignored signals stay
+ * ignored across exec, so reset those too, then unblock everything (the
+ * parent blocked all signals around the clone). */
+static int reset_signals(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		(void)sigaction(sig, &dfl, NULL);   /* EINVAL for libc-reserved ones */
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* execvpe over the job's PATH. Returns only on failure, with the errno to
+ * report: ENOENT when no directory had it, EACCES when one had it but not
+ * executable, else the first hard error. */
+static int exec_in_path(const struct launch_child *c)
+{
+	char buf[PATH_MAX];
+	size_t plen = strlen(c->program);
+	bool denied = false;
+
+	for (const char *p = c->path;; p++) {
+		size_t n = strcspn(p, ":");
+		const char *dir = n ? p : ".";   /* an empty entry is the cwd */
+		size_t dlen = n ? n : 1;
+		if (dlen + 1 + plen + 1 <= sizeof(buf)) {
+			memcpy(buf, dir, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, c->program, plen + 1);
+			execve(buf, c->argv, c->envp);
+			switch (errno) {
+			case EACCES:
+				denied = true;
+				break;
+			case ENOENT:
+			case ENOTDIR:
+			case ELOOP:
+			case ENAMETOOLONG:
+			case ESTALE:
+			case ENODEV:
+			case ETIMEDOUT:
+				break;
+			default:
+				return errno;
+			}
+		}
+		p += n;
+		if (!*p)
+			break;
+	}
+	return denied ? EACCES : ENOENT;
+}
+
+int launch_child_main(void *arg)
+{
+	const struct launch_child *c = arg;
+	enum userns_step ustep = USERNS_SETGROUPS;
+	size_t op = 0;
+	int r;
+
+	r = userns_write_maps(0, c->uid_map, c->uid_map_len, c->gid_map, c->gid_map_len, &ustep);
+	if (r < 0)
+		fail(c, LAUNCH_STEP_USERNS, ustep, -r);
+	if (c->loopback) {
+		r = netlink_link_up(NETLINK_LOOPBACK_IFINDEX);
+		if (r < 0)
+			fail(c, LAUNCH_STEP_LOOPBACK, 0, -r);
+	}
+	r = mount_plan_execute(c->plan, &op);
+	if (r < 0)
+		fail(c, LAUNCH_STEP_PLAN, op, -r);
+	if (chdir(c->working_directory) < 0)
+		fail(c, LAUNCH_STEP_CHDIR, 0, errno);
+	if (setsid() < 0)
+		fail(c, LAUNCH_STEP_SESSION, 0, errno);
+	r = setup_stdio(c);
+	if (r < 0)
+		fail(c, LAUNCH_STEP_STDIO, 0, -r);
+	r = reset_signals();
+	if (r < 0)
+		fail(c, LAUNCH_STEP_SIGNALS, 0, -r);
+	if (!c->path) {
+		execve(c->program, c->argv, c->envp);
+		fail(c, LAUNCH_STEP_EXEC, 0, errno);
+	}
+	fail(c, LAUNCH_STEP_EXEC_PATH, 0, exec_in_path(c));
+}

@@ -1,0 +1,616 @@
+/* The configuration's text formats (see core/config.h): flat TOML config
+ * files in (finding them, reading `name = value` lines with inih), and the
+ * --help and --print-config text out. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+
+/* A config file larger than this is surely not one. */
+#define MAX_FILE_SIZE (1024 * 1024)
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+/* ---- finding files ------------------------------------------------- */
+
+static void add_path(char ***paths, size_t *n, const char *base, const char *dir)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s/maelstrom/%s/config.toml", base, dir) < 0)
+		abort();
+	*paths = realloc(*paths, (*n + 2) * sizeof(**paths));
+	if (!*paths)
+		abort();
+	(*paths)[(*n)++] = p;
+	(*paths)[*n] = NULL;
+}
+
+char **config_file_paths(const char *dir, size_t *n)
+{
+	char **paths = calloc(1, sizeof(*paths));
+	if (!paths)
+		abort();
+	size_t count = 0;
+
+	/* XDG base directories: relative or empty paths are ignored. */
+	const char *home = getenv("XDG_CONFIG_HOME");
+	if (home && home[0] == '/') {
+		add_path(&paths, &count, home, dir);
+	} else if ((home = getenv("HOME")) && home[0] == '/') {
+		_cleanup_free_ char *base = NULL;
+		if (asprintf(&base, "%s/.config", home) < 0)
+			abort();
+		add_path(&paths, &count, base, dir);
+	}
+
+	const char *dirs = getenv("XDG_CONFIG_DIRS");
+	if (!dirs || !*dirs)
+		dirs = "/etc/xdg";
+	_cleanup_free_ char *copy = xstrdup(dirs);
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (d[0] == '/')
+			add_path(&paths, &count, d, dir);
+	}
+	if (n)
+		*n = count;
+	return paths;
+}
+
+void config_file_paths_free(char **paths)
+{
+	if (!paths)
+		return;
+	for (char **p = paths; *p; p++)
+		free(*p);
+	free(paths);
+}
+
+/* ---- reading a file ------------------------------------------------ */
+
+static int slurp(const char *path, char **out, size_t *out_len, struct err **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, errno, "cannot read config file %s", path);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *bigger = realloc(data, cap);
+			if (!bigger)
+				abort();
+			data = bigger;
+		}
+		ssize_t r = read(fd, data + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(err, errno, "cannot read config file %s", path);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > MAX_FILE_SIZE)
+			return err_set(err, EFBIG, "cannot read config file %s", path);
+	}
+	data[len] = '\0';
+	if (memchr(data, '\0', len))
+		return err_set(err, 0, "config file %s holds a NUL byte; config files are text", path);
+	*out = steal_pointer(&data);
+	*out_len = len;
+	return 0;
+}
+
+/* The inih reader and handler share this: the file in memory, the line
+ * being parsed and the first error. */
+struct file_reader {
+	const char *path;
+	const char *data;
+	size_t len, off;
+	int line;               /* 1-based number of the line being parsed */
+	const char *line_text;  /* its start in data */
+	bool at_line_start;
+	bool failed;
+	config_file_fn fn;
+	void *arg;
+	struct err **err;
+};
+
+/* Start of a line's content: past indentation and, on line 1, a BOM. */
+static const char *line_content(const struct file_reader *r)
+{
+	const char *p = r->line_text;
+	if (r->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* The current line without indentation or line end, for messages. */
+static int line_for_message(const struct file_reader *r, const char **start)
+{
+	*start = line_content(r);
+	size_t n = strcspn(*start, "\r\n");
+	return (int)(n > 60 ? 60 : n);
+}
+
+/* fgets-style reader over the file in memory. Stops the parse (returns
+ * NULL) after an error, and rejects section headers as each line starts. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct file_reader *r = stream;
+	if (r->failed || r->off >= r->len || num < 2)
+		return NULL;
+	if (r->at_line_start) {
+		r->line++;
+		r->line_text = r->data + r->off;
+		r->at_line_start = false;
+		const char *p = line_content(r);
+		if (*p == '[') {
+			const char *t;
+			int n = line_for_message(r, &t);
+			r->failed = true;
+			err_set(r->err, 0, "%s line %d: section headers like `%.*s` are not supported; "
+				"config files hold flat `name = value` lines", r->path, r->line, n, t);
+			return NULL;
+		}
+	}
+	size_t n = 0, max = (size_t)num - 1;
+	while (n < max && r->off < r->len) {
+		char ch = r->data[r->off++];
+		str[n++] = ch;
+		if (ch == '\n') {
+			r->at_line_start = true;
+			break;
+		}
+	}
+	str[n] = '\0';
+	return str;
+}
+
+/* ---- values -------------------------------------------------------- */
+
+static void put_utf8(char **o, unsigned long cp)
+{
+	unsigned char *u = (unsigned char *)*o;
+	if (cp < 0x80) {
+		*u++ = (unsigned char)cp;
+	} else if (cp < 0x800) {
+		*u++ = (unsigned char)(0xC0 | (cp >> 6));
+		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		*u++ = (unsigned char)(0xE0 | (cp >> 12));
+		*u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else {
+		*u++ = (unsigned char)(0xF0 | (cp >> 18));
+		*u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+		*u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
+	}
+	*o = (char *)u;
+}
+
+/* Parses a quoted string at *pp (at the opening quote) into a new heap
+ * string, leaving *pp after the closing quote. Errors are bare messages. */
+static int parse_string(const char **pp, char **out, struct err **err)
+{
+	const char *p = *pp;
+	char quote = *p++;
+	/* Escapes only shrink text, except \u which stays within 6 bytes. */
+	_cleanup_free_ char *s = malloc(strlen(p) + 1);
+	if (!s)
+		abort();
+	char *o = s;
+	for (;; p++) {
+		if (!*p || *p == '\n' || *p == '\r')
+			return err_set(err, 0, "unterminated string; add the closing `%c`", quote);
+		if (*p == quote)
+			break;
+		if (quote == '\'' || *p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'b': *o++ = '\b'; break;
+		case 't': *o++ = '\t'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'r': *o++ = '\r'; break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case 'u':
+		case 'U': {
+			int digits = *p == 'u' ? 4 : 8;
+			unsigned long cp = 0;
+			for (int i = 1; i <= digits; i++) {
+				char h = p[i];
+				int v = h >= '0' && h <= '9' ? h - '0'
+					: h >= 'a' && h <= 'f' ? h - 'a' + 10
+					: h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+				if (v < 0)
+					return err_set(err, 0, "`\\%c` needs %d hex digits", *p, digits);
+				cp = cp * 16 + (unsigned long)v;
+			}
+			if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
+				return err_set(err, 0, "`\\%.*s` is not a valid character", digits + 1, p);
+			put_utf8(&o, cp);
+			p += digits;
+			break;
+		}
+		default:
+			return err_set(err, 0, "unknown escape `\\%.1s` in a string; write `\\\\` for a "
+				       "backslash", p);
+		}
+	}
+	*o = '\0';
+	*pp = p + 1;
+	*out = steal_pointer(&s);
+	return 0;
+}
+
+static const char *skip_blank(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* After a value only blanks and a comment may follow. */
+static int expect_end(const char *p, struct err **err)
+{
+	p = skip_blank(p);
+	if (*p && *p != '#' && *p != '\r' && *p != '\n')
+		return err_set(err, 0, "unexpected `%s` after the value", p);
+	return 0;
+}
+
+static int parse_array(const char *p, char ***items, size_t *n, struct err **err)
+{
+	p = skip_blank(p + 1);
+	for (;;) {
+		if (*p == ']')
+			return expect_end(p + 1, err);
+		if (*p == '"' || *p == '\'') {
+			char *s = NULL;
+			if (parse_string(&p, &s, err) < 0)
+				return -1;
+			*items = realloc(*items, (*n + 2) * sizeof(**items));
+			if (!*items)
+				abort();
+			(*items)[(*n)++] = s;
+			(*items)[*n] = NULL;
+			p = skip_blank(p);
+			if (*p == ',')
+				p = skip_blank(p + 1);
+			else if (*p != ']' && *p && *p != '#')
+				return err_set(err, 0, "expected `,` or `]` in the list, got `%s`", p);
+			continue;
+		}
+		if (!*p || *p == '#')
+			return err_set(err, 0, "unterminated list; write lists on one line, like "
+				       "[\"a\", \"b\"]");
+		return err_set(err, 0, "lists hold strings in quotes, like [\"a\", \"b\"]");
+	}
+}
+
+static void free_items(char **items)
+{
+	if (!items)
+		return;
+	for (char **i = items; *i; i++)
+		free(*i);
+	free(items);
+}
+
+/* Classifies and decodes a value (whitespace already trimmed by inih). */
+static int parse_value(const char *v, struct config_file_entry *e, char **text, char ***items,
+		       struct err **err)
+{
+	if (*v == '"' || *v == '\'') {
+		e->kind = CONFIG_FILE_STRING;
+		if (parse_string(&v, text, err) < 0)
+			return -1;
+		return expect_end(v, err);
+	}
+	if (*v == '[') {
+		e->kind = CONFIG_FILE_ARRAY;
+		size_t n = 0;
+		*items = calloc(1, sizeof(**items));
+		if (!*items)
+			abort();
+		if (parse_array(v, items, &n, err) < 0)
+			return -1;
+		e->n_items = n;
+		return 0;
+	}
+	e->kind = CONFIG_FILE_BARE;
+	size_t n = strcspn(v, "#");
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+		n--;
+	if (!n)
+		return err_set(err, 0, "missing value after `=`");
+	*text = strndup(v, n);
+	if (!*text)
+		abort();
+	return 0;
+}
+
+static int on_line(void *user, const char *section, const char *name, const char *value)
+{
+	(void)section; /* always "": read_line stops at section headers */
+	struct file_reader *r = user;
+	const char *raw = line_content(r);
+	size_t name_len = strlen(name);
+	const char *after = skip_blank(raw + name_len);
+	if (!*name || strncmp(raw, name, name_len) != 0 || *after != '=') {
+		const char *t;
+		int n = line_for_message(r, &t);
+		r->failed = true;
+		err_set(r->err, 0, "%s line %d: expected `name = value`, got `%.*s`", r->path, r->line,
+			n, t);
+		return 0;
+	}
+
+	struct config_file_entry e = { .path = r->path, .line = r->line, .key = name };
+	_cleanup_free_ char *text = NULL;
+	char **items = NULL;
+	int rc = parse_value(value, &e, &text, &items, r->err);
+	if (rc < 0) {
+		err_wrap(r->err, "%s line %d: %s", r->path, r->line, name);
+	} else {
+		e.text = text;
+		e.items = items;
+		rc = r->fn(r->arg, &e, r->err);
+	}
+	free_items(items);
+	if (rc < 0) {
+		r->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* inih's behaviour is set by globals; set ours for one parse and put the
+ * previous ones back. */
+struct ini_settings {
+	bool multiline, inline_comments, stop_on_first_error, use_stack, allow_realloc, no_value;
+	int max_line;
+	char *start_comment_prefixes;
+};
+
+static struct ini_settings ini_settings_swap(struct ini_settings s)
+{
+	struct ini_settings old = {
+		ini_allow_multiline, ini_allow_inline_comments, ini_stop_on_first_error,
+		ini_use_stack, ini_allow_realloc, ini_allow_no_value, ini_max_line,
+		ini_start_comment_prefixes,
+	};
+	ini_allow_multiline = s.multiline;
+	ini_allow_inline_comments = s.inline_comments;
+	ini_stop_on_first_error = s.stop_on_first_error;
+	ini_use_stack = s.use_stack;
+	ini_allow_realloc = s.allow_realloc;
+	ini_allow_no_value = s.no_value;
+	ini_max_line = s.max_line;
+	ini_start_comment_prefixes = s.start_comment_prefixes;
+	return old;
+}
+
+int config_file_read(const char *path, config_file_fn fn, void *arg, struct err **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (slurp(path, &data, &len, err) < 0)
+		return -1;
+
+	struct file_reader r = {
+		.path = path, .data = data, .len = len, .at_line_start = true,
+		.fn = fn, .arg = arg, .err = err,
+	};
+	/* Comments are ours to strip (`#` may sit inside a quoted value), no
+	 * continuation lines, lines as long as the file, stop at once. */
+	struct ini_settings ours = {
+		.multiline = false, .inline_comments = false, .stop_on_first_error = true,
+		.use_stack = false, .allow_realloc = true, .no_value = false,
+		.max_line = (int)len + 3, .start_comment_prefixes = (char *)"#",
+	};
+	struct ini_settings saved = ini_settings_swap(ours);
+	int rc = ini_parse_stream(read_line, &r, on_line, &r);
+	ini_settings_swap(saved);
+
+	if (r.failed)
+		return -1;
+	if (rc == -2)
+		abort(); /* inih ran out of memory */
+	if (rc != 0) {
+		const char *t;
+		int n = line_for_message(&r, &t);
+		return err_set(err, 0, "%s line %d: expected `name = value`, got `%.*s`", path, r.line,
+			       n, t);
+	}
+	return 0;
+}
+
+char *config_env_name(const char *prefix, const char *name)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s_%s", prefix, name) < 0)
+		abort();
+	for (char *p = s + strlen(prefix); *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	return s;
+}
+
+const char *config_value_name(const struct config_option *o)
+{
+	if (o->value_name)
+		return o->value_name;
+	switch (o->type) {
+	case CONFIG_STRING: return "STRING";
+	case CONFIG_NUMBER: return "NUMBER";
+	case CONFIG_BOOL: return "BOOL";
+	case CONFIG_SIZE: return "SIZE";
+	case CONFIG_LIST: return "VALUE";
+	}
+	return "VALUE";
+}
+
+/* ---- help and print-config text ----------------------------------- */
+
+static void put_toml_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '\r': fputs("\\r", out); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void put_value(FILE *out, const struct config_value *v)
+{
+	switch (v->opt->type) {
+	case CONFIG_STRING:
+	case CONFIG_SIZE:
+		put_toml_string(out, v->text);
+		break;
+	case CONFIG_NUMBER:
+		fprintf(out, "%" PRId64, v->number);
+		break;
+	case CONFIG_BOOL:
+		fputs(v->flag ? "true" : "false", out);
+		break;
+	case CONFIG_LIST:
+		fputc('[', out);
+		for (size_t i = 0; i < v->n_list; i++) {
+			fputs(i ? ", " : "", out);
+			put_toml_string(out, v->list[i]);
+		}
+		fputc(']', out);
+		break;
+	}
+}
+
+static const char *type_help(enum config_type t)
+{
+	switch (t) {
+	case CONFIG_STRING: return "string";
+	case CONFIG_NUMBER: return "number";
+	case CONFIG_BOOL: return "flag";
+	case CONFIG_SIZE: return "size, like 1 GB or 512 MiB";
+	case CONFIG_LIST: return "list: repeat the option; whitespace-separated in the environment";
+	}
+	return "?";
+}
+
+static void put_option_help(FILE *out, const struct config *c, const struct config_option *o)
+{
+	if (o->short_name)
+		fprintf(out, "  -%c, --%s", o->short_name, o->name);
+	else
+		fprintf(out, "      --%s", o->name);
+	if (o->type != CONFIG_BOOL)
+		fprintf(out, " <%s>", config_value_name(o));
+	fprintf(out, "\n          %s\n          [%s]", o->help ? o->help : "", type_help(o->type));
+	if (o->default_value)
+		fprintf(out, " [default: %s]", o->default_value);
+	if (o->flags & CONFIG_CLI_ONLY) {
+		fputs(" [command line only]", out);
+	} else if (c->prog->env_prefixes && c->prog->env_prefixes[0]) {
+		fputs(" [env:", out);
+		for (const char *const *p = c->prog->env_prefixes; *p; p++) {
+			_cleanup_free_ char *name = config_env_name(*p, o->name);
+			fprintf(out, "%s %s", p == c->prog->env_prefixes ? "" : ",", name);
+		}
+		fputc(']', out);
+	}
+	fputc('\n', out);
+}
+
+char *config_help_text(const struct config *c)
+{
+	const struct config_program *prog = c->prog;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	if (!out)
+		abort();
+	fprintf(out, "%s %s\n", prog->name, prog->version ? prog->version : "");
+	if (prog->description)
+		fprintf(out, "%s\n", prog->description);
+	if (prog->usage)
+		fprintf(out, "\nUsage: %s\n\nOptions:\n", prog->usage);
+	else
+		fprintf(out, "\nUsage: %s [OPTIONS]\n\nOptions:\n", prog->name);
+	for (size_t i = 0; i < c->n_values; i++)
+		put_option_help(out, c, c->values[i].opt);
+	fputs("\nValues come from the command line, then the environment, then config files of\n"
+	      "`name = value` lines (like `log-level = \"debug\"`), most preferred first:\n", out);
+	size_t n = 0;
+	char **paths = config_file_paths(prog->config_dir, &n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %s\n", paths[i]);
+	config_file_paths_free(paths);
+	if (fclose(out) != 0)
+		abort();
+	return text;
+}
+
+char *config_print_text(const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	if (!out)
+		abort();
+	fprintf(out, "# %s configuration; config files read:", c->prog->name);
+	if (!c->n_files)
+		fputs(" none", out);
+	for (size_t i = 0; i < c->n_files; i++)
+		fprintf(out, "%s %s", i ? "," : "", c->files[i]);
+	fputc('\n', out);
+	for (size_t i = 0; i < c->n_values; i++) {
+		const struct config_value *v = &c->values[i];
+		if (v->opt->flags & CONFIG_CLI_ONLY)
+			continue;
+		if (v->origin == CONFIG_UNSET) {
+			fprintf(out, "# %s is not set\n", v->opt->name);
+			continue;
+		}
+		fprintf(out, "%s = ", v->opt->name);
+		put_value(out, v);
+		fprintf(out, "  # %s\n", v->source);
+	}
+	if (fclose(out) != 0)
+		abort();
+	return text;
+}
