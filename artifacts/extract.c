@@ -4,7 +4,7 @@
  * rules). Parents are resolved per entry, with a one-entry cache since tars
  * list a directory's files together; directories are only ever created or
  * kept, never removed or replaced, so a cached parent stays valid.
- * Directory modes and mtimes are applied in a final pass, deepest first.
+ * Directory modes and mtimes are applied in a final pass (extract_fs.c).
  */
 #include "artifacts/extract.h"
 
@@ -13,267 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "artifacts/extract_internal.h"
 #include "core/cleanup.h"
-
-#define BLOCK 4096u
-
-struct dir_record {
-	char *path;   /* normalized, "" for the layer root */
-	mode_t mode;  /* permission bits from the tar, or 0755 when implicit */
-	bool has_mtime;
-	struct timespec mtime;
-	size_t seq;   /* order of appearance: a later record wins */
-	size_t depth; /* number of components */
-};
-
-struct extractor {
-	const char *tar;     /* for messages */
-	const char *entry;   /* raw name of the entry being extracted */
-	int root;            /* destination directory, O_RDONLY */
-	bool no_openat2;     /* kernel without openat2: walk instead */
-	char *parent_path;   /* cached parent directory... */
-	int parent_fd;       /* ...and its O_PATH descriptor, or -1 */
-	struct dir_record *dirs;
-	size_t ndirs, dirs_cap, seq;
-	struct extract_stats stats;
-};
-
-/* Why a directory could not be resolved. */
-enum resolve_fail {
-	RESOLVE_FAIL_SYMLINK, /* a component is a symbolic link */
-	RESOLVE_FAIL_NOTDIR,  /* a component is not a directory */
-	RESOLVE_FAIL_MISSING, /* a component does not exist (and create was off) */
-	RESOLVE_FAIL_ERRNO,   /* a system call failed */
-};
-
-struct resolve_error {
-	enum resolve_fail kind;
-	int errnum;
-	char *where; /* the failing prefix, caller frees */
-};
-
-/* ---- names ---------------------------------------------------------- */
-
-enum name_check {
-	NAME_OK,
-	NAME_EMPTY,
-	NAME_ABSOLUTE,
-	NAME_DOTDOT,
-	NAME_TOO_LONG,
-};
-
-/* Normalizes a tar name: drops "." components and repeated slashes, refuses
- * absolute names and "..". The layer root normalizes to "". */
-static enum name_check normalize(const char *raw, char **out)
-{
-	*out = NULL;
-	if (!raw || !*raw)
-		return NAME_EMPTY;
-	if (raw[0] == '/')
-		return NAME_ABSOLUTE;
-	size_t len = strlen(raw);
-	if (len >= PATH_MAX)
-		return NAME_TOO_LONG;
-	char *norm = malloc(len + 1);
-	if (!norm)
-		abort();
-	size_t n = 0;
-	const char *p = raw;
-	while (*p) {
-		const char *end = strchrnul(p, '/');
-		size_t clen = (size_t)(end - p);
-		if (clen == 2 && p[0] == '.' && p[1] == '.') {
-			free(norm);
-			return NAME_DOTDOT;
-		}
-		if (clen > 0 && !(clen == 1 && p[0] == '.')) {
-			if (n)
-				norm[n++] = '/';
-			memcpy(norm + n, p, clen);
-			n += clen;
-		}
-		p = *end ? end + 1 : end;
-	}
-	norm[n] = '\0';
-	*out = norm;
-	return NAME_OK;
-}
-
-static size_t path_depth(const char *path)
-{
-	if (!*path)
-		return 0;
-	size_t d = 1;
-	for (const char *p = path; *p; p++)
-		d += *p == '/';
-	return d;
-}
-
-/* Splits "a/b/c" into parent "a/b" (allocated) and name "c" (points into
- * path). The parent of "c" is "". */
-static char *split_parent(const char *path, const char **name)
-{
-	const char *slash = strrchr(path, '/');
-	*name = slash ? slash + 1 : path;
-	char *parent = strndup(path, slash ? (size_t)(slash - path) : 0);
-	if (!parent)
-		abort();
-	return parent;
-}
-
-/* True if the relative symlink target, seen from directory `dir` (a
- * normalized path), climbs above the layer root. Purely lexical. */
-static bool link_climbs(const char *dir, const char *target)
-{
-	long depth = (long)path_depth(dir);
-	const char *p = target;
-	while (*p) {
-		const char *end = strchrnul(p, '/');
-		size_t clen = (size_t)(end - p);
-		if (clen == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return true;
-		} else if (clen > 0 && !(clen == 1 && p[0] == '.')) {
-			depth++;
-		}
-		p = *end ? end + 1 : end;
-	}
-	return false;
-}
-
-/* ---- directories ----------------------------------------------------- */
-
-static void record_dir(struct extractor *x, const char *path, mode_t mode,
-		       const struct timespec *mtime)
-{
-	if (x->ndirs == x->dirs_cap) {
-		x->dirs_cap = x->dirs_cap ? 2 * x->dirs_cap : 64;
-		x->dirs = realloc(x->dirs, x->dirs_cap * sizeof(*x->dirs));
-		if (!x->dirs)
-			abort();
-	}
-	char *copy = strdup(path);
-	if (!copy)
-		abort();
-	x->dirs[x->ndirs++] = (struct dir_record){
-		.path = copy,
-		.mode = mode,
-		.has_mtime = mtime != NULL,
-		.mtime = mtime ? *mtime : (struct timespec){ 0, 0 },
-		.seq = x->seq++,
-		.depth = path_depth(path),
-	};
-}
-
-static int open_beneath(struct extractor *x, const char *path)
-{
-	if (x->no_openat2) {
-		errno = ENOSYS;
-		return -1;
-	}
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, x->root, path, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		x->no_openat2 = true; /* old kernel, or a seccomp filter */
-	return fd;
-}
-
-/* Opens the directory `path` (normalized, "" = root) as an O_PATH descriptor
- * without following any symlink. With create, missing components are made
- * (0755, recorded for the final pass). On failure fills *why. */
-static int resolve_dir(struct extractor *x, const char *path, bool create,
-		       struct resolve_error *why)
-{
-	if (!*path) {
-		int fd = openat(x->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			*why = (struct resolve_error){ RESOLVE_FAIL_ERRNO, errno, strdup(".") };
-		return fd;
-	}
-	int fd = open_beneath(x, path);
-	if (fd >= 0)
-		return fd;
-
-	/* Component walk: creates what is missing and explains failures. */
-	int cur = openat(x->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cur < 0) {
-		*why = (struct resolve_error){ RESOLVE_FAIL_ERRNO, errno, strdup("") };
-		return -1;
-	}
-	size_t len = strlen(path);
-	_cleanup_free_ char *prefix = strdup(path);
-	if (!prefix)
-		abort();
-	size_t start = 0;
-	while (start < len) {
-		size_t end = start;
-		while (end < len && path[end] != '/')
-			end++;
-		prefix[end] = '\0';
-		const char *comp = prefix + start;
-		int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(cur, comp, 0755) == 0)
-				record_dir(x, prefix, 0755, NULL);
-			else if (errno != EEXIST)
-				goto fail;
-			next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (next < 0)
-			goto fail;
-		close(cur);
-		cur = next;
-		prefix[end] = path[end];
-		start = end + 1;
-	}
-	return cur;
-
-fail:;
-	int saved = errno;
-	struct stat st;
-	const char *comp = strrchr(prefix, '/');
-	comp = comp ? comp + 1 : prefix;
-	why->errnum = saved;
-	if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		why->kind = S_ISLNK(st.st_mode) ? RESOLVE_FAIL_SYMLINK
-			  : !S_ISDIR(st.st_mode) ? RESOLVE_FAIL_NOTDIR
-						 : RESOLVE_FAIL_ERRNO;
-	else
-		why->kind = errno == ENOENT ? RESOLVE_FAIL_MISSING : RESOLVE_FAIL_ERRNO;
-	why->where = steal_pointer(&prefix);
-	close(cur);
-	return -1;
-}
-
-/* The error for a parent directory that cannot be used. */
-static int parent_error(struct extractor *x, struct resolve_error *why, struct err **err)
-{
-	_cleanup_free_ char *where = why->where;
-	switch (why->kind) {
-	case RESOLVE_FAIL_SYMLINK:
-		return err_set(err, 0, "layer tar %s: entry `%s` lies under `%s`, which is a "
-			       "symbolic link; refusing to write through it", x->tar, x->entry, where);
-	case RESOLVE_FAIL_NOTDIR:
-		return err_set(err, 0, "layer tar %s: entry `%s` lies under `%s`, which is not a "
-			       "directory", x->tar, x->entry, where);
-	case RESOLVE_FAIL_MISSING:
-	case RESOLVE_FAIL_ERRNO:
-		break;
-	}
-	return err_set(err, why->errnum, "layer tar %s: entry `%s`: cannot open directory `%s`",
-		       x->tar, x->entry, where);
-}
 
 /* The parent directory of an entry, created if missing. The descriptor
  * belongs to the cache: do not close it. */
@@ -282,9 +29,9 @@ static int parent_fd(struct extractor *x, const char *parent, struct err **err)
 	if (x->parent_fd >= 0 && strcmp(x->parent_path, parent) == 0)
 		return x->parent_fd;
 	struct resolve_error why;
-	int fd = resolve_dir(x, parent, true, &why);
+	int fd = extract_resolve_dir(x, parent, true, &why);
 	if (fd < 0)
-		return parent_error(x, &why, err);
+		return extract_parent_error(x, &why, err);
 	if (x->parent_fd >= 0)
 		close(x->parent_fd);
 	free(x->parent_path);
@@ -392,7 +139,7 @@ static int extract_file(struct extractor *x, struct archive *a, struct archive_e
 	if (close(steal_fd(&fd)) < 0)
 		return err_set(err, errno, "layer tar %s: entry `%s`: cannot write file",
 			       x->tar, x->entry);
-	x->stats.disk_bytes += (size + BLOCK - 1) / BLOCK * BLOCK;
+	x->stats.disk_bytes += (size + EXTRACT_BLOCK - 1) / EXTRACT_BLOCK * EXTRACT_BLOCK;
 	return 0;
 }
 
@@ -410,7 +157,7 @@ static int extract_dir(struct extractor *x, struct archive_entry *e, const char 
 			       x->tar, x->entry);
 	struct timespec ts[2];
 	entry_times(e, ts);
-	record_dir(x, path, archive_entry_perm(e), archive_entry_mtime_is_set(e) ? &ts[1] : NULL);
+	extract_record_dir(x, path, archive_entry_perm(e), archive_entry_mtime_is_set(e) ? &ts[1] : NULL);
 	return 0;
 }
 
@@ -421,7 +168,7 @@ static int extract_symlink(struct extractor *x, struct archive_entry *e, const c
 	if (!target || !*target)
 		return err_set(err, 0, "layer tar %s: entry `%s` is a symbolic link with an empty "
 			       "target", x->tar, x->entry);
-	if (target[0] != '/' && link_climbs(parent, target))
+	if (target[0] != '/' && extract_link_climbs(parent, target))
 		return err_set(err, 0, "layer tar %s: entry `%s` is a symbolic link to `%s`, which "
 			       "climbs above the layer root", x->tar, x->entry, target);
 	if (clear_slot(x, dir, name, "a symbolic link", err) < 0)
@@ -441,7 +188,7 @@ static int extract_hardlink(struct extractor *x, const char *raw_target, const c
 			    int dir, const char *name, struct err **err)
 {
 	_cleanup_free_ char *target = NULL;
-	enum name_check c = normalize(raw_target, &target);
+	enum name_check c = extract_normalize(raw_target, &target);
 	switch (c) {
 	case NAME_OK:
 		break;
@@ -462,9 +209,9 @@ static int extract_hardlink(struct extractor *x, const char *raw_target, const c
 		return err_set(err, 0, "layer tar %s: entry `%s` is a hard link to the layer root",
 			       x->tar, x->entry);
 	const char *tname;
-	_cleanup_free_ char *tparent = split_parent(target, &tname);
+	_cleanup_free_ char *tparent = extract_split_parent(target, &tname);
 	struct resolve_error why;
-	_cleanup_close_ int tdir = resolve_dir(x, tparent, false, &why);
+	_cleanup_close_ int tdir = extract_resolve_dir(x, tparent, false, &why);
 	struct stat st;
 	if (tdir < 0) {
 		if (why.kind != RESOLVE_FAIL_MISSING) {
@@ -508,7 +255,7 @@ static int extract_entry(struct extractor *x, struct archive *a, struct archive_
 	const char *raw = archive_entry_pathname(e);
 	x->entry = raw ? raw : "";
 	_cleanup_free_ char *path = NULL;
-	switch (normalize(raw, &path)) {
+	switch (extract_normalize(raw, &path)) {
 	case NAME_OK:
 		break;
 	case NAME_EMPTY:
@@ -552,14 +299,14 @@ static int extract_entry(struct extractor *x, struct archive *a, struct archive_
 				       "which can only be a directory", x->tar, x->entry);
 		struct timespec ts[2];
 		entry_times(e, ts);
-		record_dir(x, "", archive_entry_perm(e),
-			   archive_entry_mtime_is_set(e) ? &ts[1] : NULL);
+		extract_record_dir(x, "", archive_entry_perm(e),
+				   archive_entry_mtime_is_set(e) ? &ts[1] : NULL);
 		x->stats.entries++;
 		return 0;
 	}
 
 	const char *name;
-	_cleanup_free_ char *parent = split_parent(path, &name);
+	_cleanup_free_ char *parent = extract_split_parent(path, &name);
 	int dir = parent_fd(x, parent, err);
 	if (dir < 0)
 		return -1;
@@ -575,75 +322,6 @@ static int extract_entry(struct extractor *x, struct archive *a, struct archive_
 	if (r == 0)
 		x->stats.entries++;
 	return r;
-}
-
-/* ---- final pass -------------------------------------------------------- */
-
-static int cmp_path_seq(const void *pa, const void *pb)
-{
-	const struct dir_record *a = pa, *b = pb;
-	int c = strcmp(a->path, b->path);
-	if (c)
-		return c;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-static int cmp_deepest_first(const void *pa, const void *pb)
-{
-	const struct dir_record *a = pa, *b = pb;
-	if (a->depth != b->depth)
-		return a->depth > b->depth ? -1 : 1;
-	return strcmp(a->path, b->path);
-}
-
-/* Gives every directory its final (read-only) mode and its mtime. */
-static int finish_dirs(struct extractor *x, struct err **err)
-{
-	qsort(x->dirs, x->ndirs, sizeof(*x->dirs), cmp_path_seq);
-	size_t n = 0;
-	for (size_t i = 0; i < x->ndirs; i++) {
-		if (i + 1 < x->ndirs && strcmp(x->dirs[i].path, x->dirs[i + 1].path) == 0) {
-			free(x->dirs[i].path);
-			continue;
-		}
-		x->dirs[n++] = x->dirs[i];
-	}
-	x->ndirs = n;
-	qsort(x->dirs, x->ndirs, sizeof(*x->dirs), cmp_deepest_first);
-
-	for (size_t i = 0; i < x->ndirs; i++) {
-		const struct dir_record *d = &x->dirs[i];
-		x->entry = *d->path ? d->path : ".";
-		int fd;
-		if (*d->path) {
-			const char *name;
-			_cleanup_free_ char *parent = split_parent(d->path, &name);
-			struct resolve_error why;
-			_cleanup_close_ int pfd = resolve_dir(x, parent, false, &why);
-			if (pfd < 0)
-				return parent_error(x, &why, err);
-			fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0)
-				return err_set(err, errno, "layer tar %s: entry `%s`: cannot open "
-					       "directory to set its mode", x->tar, x->entry);
-		} else {
-			fd = x->root;
-		}
-		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
-		if (d->has_mtime)
-			ts[0] = ts[1] = d->mtime;
-		int r = fchmod(fd, d->mode & 0555);
-		if (r == 0 && d->has_mtime)
-			r = futimens(fd, ts);
-		int saved = errno;
-		if (fd != x->root)
-			close(fd);
-		if (r < 0)
-			return err_set(err, saved, "layer tar %s: entry `%s`: cannot set directory "
-				       "mode and time", x->tar, x->entry);
-		x->stats.disk_bytes += BLOCK;
-	}
-	return 0;
 }
 
 /* ---- driver ------------------------------------------------------------ */
@@ -672,7 +350,7 @@ static int extract_all(struct extractor *x, struct archive *a, struct err **err)
 		if (extract_entry(x, a, e, err) < 0)
 			return -1;
 	}
-	return finish_dirs(x, err);
+	return extract_finish_dirs(x, err);
 }
 
 int extract_tar_stats(const char *tar_path, const char *dest_dir,
@@ -684,7 +362,7 @@ int extract_tar_stats(const char *tar_path, const char *dest_dir,
 		return err_set(err, errno, "layer tar %s: cannot open extraction directory %s",
 			       tar_path, dest_dir);
 	/* The root is read-only at the end unless the tar says otherwise. */
-	record_dir(&x, "", 0555, NULL);
+	extract_record_dir(&x, "", 0555, NULL);
 	struct archive *a = archive_read_new();
 	if (!a)
 		abort();

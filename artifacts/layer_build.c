@@ -117,6 +117,11 @@ void layer_builder_free(struct layer_builder *b)
 	free(b);
 }
 
+struct pathcache *layer_builder_pathcache(struct layer_builder *b)
+{
+	return b->paths;
+}
+
 struct layer_build_stats layer_builder_stats(const struct layer_builder *b)
 {
 	return b->stats;

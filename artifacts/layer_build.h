@@ -60,6 +60,7 @@
 #include "core/spec.h"
 
 struct err;
+struct pathcache;
 struct store;
 struct layer_builder;
 
@@ -85,6 +86,10 @@ int layer_builder_save(struct layer_builder *b, struct err **err);
  * digest. The artifact is in the store on success. */
 int layer_build(struct layer_builder *b, const struct layer_spec *spec, struct digest *out,
 		struct err **err);
+
+/* The builder's path -> digest cache, for anyone else who needs a file's
+ * digest (borrowed; saved along with the builder's). */
+struct pathcache *layer_builder_pathcache(struct layer_builder *b);
 
 /* Counters since layer_builder_new. */
 struct layer_build_stats layer_builder_stats(const struct layer_builder *b);

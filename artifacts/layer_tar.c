@@ -252,7 +252,10 @@ int layer_tar_write(const struct entry_list *l, int fd, unsigned long long *file
 	if (!a || !ae || !buf)
 		abort();
 	int ret = -1;
+	/* hdrcharset=BINARY: names are written as the bytes they are, whatever
+	 * the locale, so the bytes of the tar never depend on it. */
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
 	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		archive_fail(a, err, "opening", "");

@@ -229,15 +229,25 @@ static int walk_dir(const struct walk *w, const struct glob *g, const char *dir,
 		_cleanup_free_ char *host = xasprintf("%s/%s", dir, de->d_name);
 		_cleanup_free_ char *sub = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
 						  : xasprintf("%s", de->d_name);
-		struct stat st;
-		if (lstat(host, &st) < 0) {
-			if (errno == ENOENT)
-				continue; /* vanished while we walked */
-			ret = err_set(err, errno, "cannot stat %s", host);
-		} else if (S_ISDIR(st.st_mode)) {
+		/* d_type spares a stat per entry; add_path stats what it adds. */
+		unsigned char type = de->d_type;
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+			if (lstat(host, &st) < 0) {
+				if (errno == ENOENT)
+					continue; /* vanished while we walked */
+				ret = err_set(err, errno, "cannot stat %s", host);
+				break;
+			}
+			type = S_ISDIR(st.st_mode) ? DT_DIR
+			       : S_ISREG(st.st_mode) ? DT_REG
+			       : S_ISLNK(st.st_mode) ? DT_LNK
+						     : DT_UNKNOWN;
+		}
+		if (type == DT_DIR) {
 			if (glob_may_match_below(g, sub))
 				ret = walk_dir(w, g, host, sub, err);
-		} else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && glob_match(g, sub)) {
+		} else if ((type == DT_REG || type == DT_LNK) && glob_match(g, sub)) {
 			ret = add_path(w, sub, host, err);
 		}
 	}

@@ -243,8 +243,10 @@ int store_commit(struct store *s, const char *tmp_path, const struct digest *exp
 	if (!S_ISREG(st.st_mode))
 		return err_set(err, 0, "temp file %s is not a regular file", tmp_path);
 	struct digest got;
-	if (digest_fd(fd, &got, err) < 0)
+	if (digest_fd(fd, &got, err) < 0) {
+		unlink(tmp_path);
 		return err_wrap(err, "temp file %s", tmp_path);
+	}
 	if (expected && !digest_equal(expected, &got)) {
 		char want_hex[DIGEST_HEX_LEN + 1], got_hex[DIGEST_HEX_LEN + 1];
 		digest_to_hex(expected, want_hex);

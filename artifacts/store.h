@@ -68,7 +68,8 @@ int store_tmpfile(struct store *s, char **tmp_path, int *fd, struct err **err);
 /* Moves a finished temp file in. If expected != NULL, the content must hash
  * to it (a mismatch deletes the file and is an error); out (may be NULL)
  * receives the digest. Idempotent when the blob already exists (the temp file
- * is then deleted). The entry counts as just used. */
+ * is then deleted). The entry counts as just used. The temp file is gone
+ * afterwards, on success and on failure (unless it could not be opened). */
 int store_commit(struct store *s, const char *tmp_path, const struct digest *expected,
 		 struct digest *out, struct err **err);
 

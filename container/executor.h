@@ -15,7 +15,7 @@
  * with it and the pipes close; a short grace timer after the reap guards
  * against a writer outside the namespace keeping a pipe open.
  *
- * A job's state (see executor.c, enum job_state):
+ * A job's state (see container/executor_job.h, enum job_state):
  *     QUEUED -> RUNNING -> REAPED_DRAINING -> DONE -> (callback, freed)
  *     QUEUED -> DONE          (launch failure, cancel while queued)
  * A job holds a slot while RUNNING or REAPED_DRAINING.

@@ -98,13 +98,25 @@ static void job_enter(struct job *j, enum job_state s)
 		executor_kick(ex);
 }
 
-/* Stops watching and closes one stream, keeping what it captured. */
+/* Stops watching and closes one stream, keeping what it captured,
+ * including what still sits in the pipe. */
 static void job_close_stream(struct job *j, struct capture *c)
 {
 	if (c->fd >= 0) {
+		if (!c->eof)
+			capture_read(c);
 		reactor_del_fd(j->ex->r, c->fd);
 		capture_close(c);
 	}
+}
+
+void job_kill(struct job *j)
+{
+	if (j->pidfd < 0)
+		return;
+	int ret = container_kill(j->pidfd);
+	if (ret < 0)
+		log_warning("executor: cannot kill job %" PRIu64 ": %s", j->id, strerror(-ret));
 }
 
 /* Kills (if asked) and reaps PID 1 now, blocking until it is gone. */
@@ -113,8 +125,8 @@ static void job_reap_now(struct job *j, bool kill_first)
 	if (j->pidfd < 0)
 		return;
 	reactor_del_fd(j->ex->r, j->pidfd);
-	if (kill_first && container_kill(j->pidfd) < 0)
-		log_warning("executor: cannot kill job %" PRIu64 ": %s", j->id, strerror(errno));
+	if (kill_first)
+		job_kill(j);
 	siginfo_t info;
 	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 		;
@@ -271,9 +283,7 @@ static void on_timeout(struct reactor *r, void *arg)
 	j->timeout_timer = 0;
 	if (j->stop == STOP_NONE)
 		j->stop = STOP_TIMEOUT;
-	if (container_kill(j->pidfd) < 0)
-		log_warning("executor: cannot kill timed-out job %" PRIu64 ": %s", j->id,
-			    strerror(errno));
+	job_kill(j);
 }
 
 /* ---- starting a job -------------------------------------------------- */
@@ -427,9 +437,7 @@ void job_cancel(struct job *j)
 	switch (j->state) {
 	case JS_RUNNING:
 		/* Completes once PID 1 is reaped, so the slot really is free. */
-		if (container_kill(j->pidfd) < 0)
-			log_warning("executor: cannot kill canceled job %" PRIu64 ": %s", j->id,
-				    strerror(errno));
+		job_kill(j);
 		break;
 	case JS_DONE:
 		/* Finished, callback pending: report the cancel all the same. */
@@ -440,12 +448,6 @@ void job_cancel(struct job *j)
 		job_advance(j);
 		break;
 	}
-}
-
-void job_kill(struct job *j)
-{
-	if (j->pidfd >= 0 && container_kill(j->pidfd) < 0)
-		log_warning("executor: cannot kill job %" PRIu64 ": %s", j->id, strerror(errno));
 }
 
 void job_abandon(struct job *j)

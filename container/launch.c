@@ -5,6 +5,8 @@
  */
 #include "container/launch.h"
 #include "container/launch_child.h"
+#include "container/launch_clone.h"
+#include "container/netpool.h"
 #include "container/userns.h"
 
 #include <errno.h>
@@ -13,22 +15,18 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/log.h"
 
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-/* The vfork-style child runs on its own stack: the plan, the PATH search
- * buffer (PATH_MAX) and a few frames. 256 KiB leaves room for sanitizer
- * builds; pages are only touched as used. */
-#define CHILD_STACK_SIZE (256u * 1024u)
 
 static enum launch_clone_mode clone_mode = LAUNCH_CLONE_AUTO;
 static bool vm_refused;   /* the kernel refused CLONE_VM once: stop trying */
@@ -53,8 +51,10 @@ const char *launch_failure_name(enum launch_failure f)
 
 /* ---- clone -------------------------------------------------------------- */
 
-/* Every flag is decided here, before any system call. */
-static uint64_t clone_flags(const struct mount_plan *plan)
+/* Every flag of the job's clone is decided here, before any system call.
+ * pooled_net: the job joins a network namespace from a pool (entered by a
+ * first child) instead of making one. */
+static uint64_t clone_flags(const struct mount_plan *plan, bool pooled_net)
 {
 	uint64_t f = 0;
 	/* A user namespace first: it is what lets an unprivileged worker make
@@ -69,8 +69,9 @@ static uint64_t clone_flags(const struct mount_plan *plan)
 	 * jobs; own hostname. Both are cheap. */
 	f |= CLONE_NEWIPC | CLONE_NEWUTS;
 	/* Network "disabled" and "loopback" get a namespace of their own (with
-	 * lo down or up); "local" keeps the host's network. */
-	if (mount_plan_network(plan) != NETWORK_LOCAL)
+	 * lo down or up) unless one comes from the pool; "local" keeps the
+	 * host's network. */
+	if (mount_plan_network(plan) != NETWORK_LOCAL && !pooled_net)
 		f |= CLONE_NEWNET;
 	/* Supervise through a pidfd: no PID reuse races, pollable exit. */
 	f |= CLONE_PIDFD;
@@ -82,81 +83,33 @@ static uint64_t clone_flags(const struct mount_plan *plan)
 	return f;
 }
 
-#if defined(__x86_64__)
-/* long launch_clone3_run(struct clone_args *args, size_t size,
- *                        int (*fn)(void *), void *arg);
- * clone3 that, in the child, calls fn(arg) on the stack given in args and
- * exits with its result; the parent gets the pid or -errno. Needed because a
- * child on a new stack cannot return into the C caller's frame. */
-__asm__(".text\n"
-        ".p2align 4\n"
-        ".type launch_clone3_run,@function\n"
-        "launch_clone3_run:\n"
-        "\tmov %rdx, %r8\n"          /* fn: r8/r9 survive the syscall */
-        "\tmov %rcx, %r9\n"          /* arg */
-        "\tmov $435, %eax\n"         /* __NR_clone3 */
-        "\tsyscall\n"
-        "\ttest %rax, %rax\n"
-        "\tjz 1f\n"
-        "\tret\n"                    /* parent: pid, or -errno */
-        "1:\txor %ebp, %ebp\n"       /* child: fresh stack, no frame above */
-        "\tand $-16, %rsp\n"
-        "\tmov %r9, %rdi\n"
-        "\tcall *%r8\n"
-        "\tmov %eax, %edi\n"
-        "\tmov $231, %eax\n"         /* exit_group */
-        "\tsyscall\n"
-        "\thlt\n"
-        ".size launch_clone3_run, .-launch_clone3_run\n");
-long launch_clone3_run(struct clone_args *args, size_t size, int (*fn)(void *), void *arg)
-	__attribute__((visibility("hidden")));
-#define HAVE_VM_CLONE 1
-
-/* The private stack of vfork-style children, mapped once per thread and
- * reused: the parent is suspended while a child uses it. A guard page below
- * catches overflow. Returns the lowest usable byte, or NULL. */
-static void *child_stack(void)
+static bool vm_clone_wanted(void)
 {
-	static _Thread_local char *stack;
-	if (!stack) {
-		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		char *p = mmap(NULL, CHILD_STACK_SIZE + page, PROT_READ | PROT_WRITE,
-		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		if (mprotect(p, page, PROT_NONE) < 0) {
-			munmap(p, CHILD_STACK_SIZE + page);
-			return NULL;
-		}
-		stack = p + page;
-	}
-	return stack;
+	return LAUNCH_HAVE_VM_CLONE && (clone_mode == LAUNCH_CLONE_VM ||
+	                                (clone_mode == LAUNCH_CLONE_AUTO && !vm_refused));
 }
-#else
-#define HAVE_VM_CLONE 0
-#endif
 
 /* Clones the child. Returns its pid with *pidfd set, or -errno. */
 static long spawn(struct launch_child *c, int *pidfd)
 {
 	struct clone_args args;
 	memset(&args, 0, sizeof(args));
-	args.flags = clone_flags(c->plan);
+	args.flags = clone_flags(c->plan, false);
 	args.pidfd = (uint64_t)(uintptr_t)pidfd;
 	args.exit_signal = SIGCHLD;
 
 	long vm_error = 0;
-#if HAVE_VM_CLONE
-	if (clone_mode == LAUNCH_CLONE_VM || (clone_mode == LAUNCH_CLONE_AUTO && !vm_refused)) {
+#if LAUNCH_HAVE_VM_CLONE
+	if (vm_clone_wanted()) {
 		/* CLONE_VM|CLONE_VFORK: no copy of our page tables (a fork-style
 		 * clone costs ~50-75 us more per MB we have touched), and we sleep
 		 * until the child has exec'd or died. */
-		void *stack = child_stack();
+		void *stack = launch_child_stack(0);
 		if (stack) {
 			struct clone_args vm = args;
 			vm.flags |= CLONE_VM | CLONE_VFORK;
 			vm.stack = (uint64_t)(uintptr_t)stack;
-			vm.stack_size = CHILD_STACK_SIZE;
+			vm.stack_size = LAUNCH_STACK_SIZE;
 			long r = launch_clone3_run(&vm, sizeof(vm), launch_child_main, c);
 			if (r >= 0 || clone_mode == LAUNCH_CLONE_VM)
 				return r;
@@ -179,6 +132,53 @@ static long spawn(struct launch_child *c, int *pidfd)
 		            "as this process grows", strerror((int)-vm_error));
 	}
 	return r;
+}
+
+/* Clones through a pooled network namespace: a first child (our memory and
+ * fd table) enters the slot's namespaces and clones the job as our child.
+ * Returns 0 with *pid (-1 when the first child failed before the job's
+ * clone: its report is in the pipe) and *pidfd, or -errno. */
+static int spawn_pooled(struct launch_child *c, const struct netns_slot *slot, int *pidfd,
+                        long *pid)
+{
+#if LAUNCH_HAVE_VM_CLONE
+	void *outer = launch_child_stack(0), *inner = launch_child_stack(1);
+	if (!outer || !inner)
+		return -errno;
+	c->pool_userns_fd = slot->userns_fd;
+	c->pool_netns_fd = slot->netns_fd;
+	c->job_stack = inner;
+	/* The job: as always, minus the network namespace it joins; plus
+	 * CLONE_PARENT so that it is our child (waitid on its pidfd works),
+	 * and vfork style on its own stack. */
+	c->job_flags = clone_flags(c->plan, true) | CLONE_PARENT | CLONE_VM | CLONE_VFORK;
+	c->job_pidfd = -1;
+	c->job_pid = -1;
+
+	struct clone_args a;
+	memset(&a, 0, sizeof(a));
+	/* The first child: our memory (it writes the job's pid back) and our
+	 * fd table (the job's pidfd lands in it); no namespaces of its own. */
+	a.flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_CLEAR_SIGHAND;
+	a.exit_signal = SIGCHLD;
+	a.stack = (uint64_t)(uintptr_t)outer;
+	a.stack_size = LAUNCH_STACK_SIZE;
+	long r = launch_clone3_run(&a, sizeof(a), launch_pooled_main, c);
+	if (r < 0)
+		return (int)r;
+	siginfo_t si;
+	while (waitid(P_PID, (id_t)r, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	*pidfd = c->job_pidfd;
+	*pid = c->job_pid;
+	return 0;
+#else
+	(void)c;
+	(void)slot;
+	(void)pidfd;
+	(void)pid;
+	return -ENOSYS;
+#endif
 }
 
 /* ---- reports -------------------------------------------------------------- */
@@ -237,6 +237,11 @@ static int report_error(const struct launch_child *c, const struct launch_report
 		if (exec_is_spec_error(e))
 			*failure = LAUNCH_EXECUTION_ERROR;
 		return err_set(err, e, "exec %s", c->program);
+	case LAUNCH_STEP_POOL_ENTER:
+		return err_set(err, e, "enter the pooled %s namespace",
+		               rep->index == 0 ? "user" : "network");
+	case LAUNCH_STEP_POOL_CLONE:
+		return err_set(err, e, "clone3 of a container in a pooled network namespace");
 	case LAUNCH_STEP_EXEC_PATH:
 		if (exec_is_spec_error(e))
 			*failure = LAUNCH_EXECUTION_ERROR;
@@ -322,17 +327,54 @@ int container_launch(const struct launch_request *req, struct launch_result *out
 		return err_set(err, errno, "launch: report pipe");
 	c.report_fd = pipefd[1];
 
+	/* A pooled network namespace when the caller has a pool, the plan
+	 * allows it and we can clone vfork-style; else a fresh one. */
+	struct netns_slot *slot = NULL;
+	if (req->netns_pool && vm_clone_wanted() && mount_plan_can_share_netns(req->plan))
+		slot = netns_pool_acquire(req->netns_pool, mount_plan_network(req->plan));
+	if (slot) {
+		/* The job maps to root of the holder namespace, which is us;
+		 * loopback is already up in a loopback slot. */
+		int n = snprintf(c.uid_buf, sizeof(c.uid_buf), "%u 0 1\n", mount_plan_user(req->plan));
+		c.uid_map = c.uid_buf;
+		c.uid_map_len = (size_t)n;
+		n = snprintf(c.gid_buf, sizeof(c.gid_buf), "%u 0 1\n", mount_plan_group(req->plan));
+		c.gid_map = c.gid_buf;
+		c.gid_map_len = (size_t)n;
+		c.loopback = false;
+	}
+
 	/* No handler of ours may run in the child before exec; the child
 	 * unblocks everything once its dispositions are reset. */
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	long pid = spawn(&c, &pidfd);
+	long pid = -1;
+	int r = 0;
+	if (slot) {
+		r = spawn_pooled(&c, slot, &pidfd, &pid);
+		if (r < 0) {
+			/* The kernel refused the two-step clone: launch as without
+			 * a pool, with a namespace of the job's own. */
+			static bool warned;
+			if (!warned)
+				log_warning("launch through the network namespace pool failed (%s); "
+				            "using fresh namespaces when that happens", strerror(-r));
+			warned = true;
+			slot = NULL;
+			r = 0;
+			prepare(req, &c, NULL);
+			c.report_fd = pipefd[1];
+		}
+	}
+	if (!slot)
+		pid = spawn(&c, &pidfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pipefd[1]);
-	if (pid < 0) {
+	if (r < 0 || (!slot && pid < 0)) {
+		int e = r < 0 ? -r : (int)-pid;
 		close(pipefd[0]);
-		return err_set(err, (int)-pid, "clone3 of a container%s", clone_hint((int)-pid));
+		return err_set(err, e, "clone3 of a container%s", clone_hint(e));
 	}
 
 	struct launch_report rep;
@@ -349,18 +391,22 @@ int container_launch(const struct launch_request *req, struct launch_result *out
 		got += (size_t)n;
 	}
 	close(pipefd[0]);
-	if (got == 0 && !read_errno) {
+	if (got == 0 && !read_errno && pid > 0) {
 		*failure = LAUNCH_OK;
 		out->pidfd = pidfd;
 		out->pid = (pid_t)pid;
+		if (slot)
+			netns_slot_hold(slot, pidfd);
 		return 0;
 	}
 	/* The child failed: it has exited or is about to. When we cannot tell
 	 * (a read error, a torn report), make sure it is gone. */
-	if (read_errno || got != sizeof(rep))
-		container_kill(pidfd);
-	reap(pidfd);
-	close(pidfd);
+	if (pidfd >= 0) {
+		if (read_errno || got != sizeof(rep))
+			container_kill(pidfd);
+		reap(pidfd);
+		close(pidfd);
+	}
 	if (read_errno)
 		return err_set(err, read_errno, "launch: reading the container's report");
 	if (got != sizeof(rep))

@@ -23,6 +23,13 @@
  * The job is PID 1 of its PID namespace: when it exits, or is killed through
  * its pidfd (container_kill), the kernel kills everything it started.
  *
+ * Network namespaces cost most of a launch (making one, then the kernel's
+ * teardown, with stalls of several ms). With launch_request.netns_pool set,
+ * a plan that allows it runs in a namespace made ahead of time and reused
+ * (container/netpool.h): a first child enters the pool's namespaces and
+ * clones the job from there (CLONE_PARENT: the job is still our child).
+ * Without a pool, or when the pool is full, each job gets a fresh one.
+ *
  * Signals: all signals are blocked in the caller for the few microseconds of
  * the clone, so that no handler of the caller ever runs in the child; the
  * caller's mask is restored before container_launch returns.
@@ -36,6 +43,7 @@
 
 #include <sys/types.h>
 
+#include "container/netpool.h"
 #include "container/plan.h"
 #include "core/err.h"
 
@@ -46,6 +54,9 @@ struct launch_request {
 	const char *const *envp;         /* NULL-terminated "K=V" */
 	const char *working_directory;   /* NULL = "/" */
 	int stdin_fd, stdout_fd, stderr_fd;  /* parent fds, become 0/1/2 in the job */
+	/* Optional: take the network namespace from this pool when the plan
+	 * allows (container/netpool.h); NULL makes a fresh one per job. */
+	struct netns_pool *netns_pool;
 };
 
 struct launch_result {

@@ -12,17 +12,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 
+#include "container/launch_clone.h"
 #include "container/netlink.h"
 #include "container/userns.h"
 
-static _Noreturn void fail(const struct launch_child *c, enum launch_step step, size_t index,
-                           int errnum)
+static _Noreturn LAUNCH_CHILD_NOASAN void fail(const struct launch_child *c,
+                                               enum launch_step step, size_t index, int errnum)
 {
 	struct launch_report r = { .step = step, .index = (int32_t)index, .errnum = errnum };
 	ssize_t n;
@@ -112,7 +115,7 @@ static int exec_in_path(const struct launch_child *c)
 	return denied ? EACCES : ENOENT;
 }
 
-int launch_child_main(void *arg)
+LAUNCH_CHILD_NOASAN int launch_child_main(void *arg)
 {
 	const struct launch_child *c = arg;
 	enum userns_step ustep = USERNS_SETGROUPS;
@@ -145,4 +148,29 @@ int launch_child_main(void *arg)
 		fail(c, LAUNCH_STEP_EXEC, 0, errno);
 	}
 	fail(c, LAUNCH_STEP_EXEC_PATH, 0, exec_in_path(c));
+}
+
+LAUNCH_CHILD_NOASAN int launch_pooled_main(void *arg)
+{
+	struct launch_child *c = arg;
+	if (setns(c->pool_userns_fd, CLONE_NEWUSER) < 0)
+		fail(c, LAUNCH_STEP_POOL_ENTER, 0, errno);
+	if (setns(c->pool_netns_fd, CLONE_NEWNET) < 0)
+		fail(c, LAUNCH_STEP_POOL_ENTER, 1, errno);
+#if LAUNCH_HAVE_VM_CLONE
+	struct clone_args a;
+	memset(&a, 0, sizeof(a));
+	a.flags = c->job_flags;
+	a.pidfd = (uint64_t)(uintptr_t)&c->job_pidfd;
+	a.exit_signal = 0;   /* required with CLONE_PARENT: the job inherits ours, SIGCHLD */
+	a.stack = (uint64_t)(uintptr_t)c->job_stack;
+	a.stack_size = LAUNCH_STACK_SIZE;
+	long r = launch_clone3_run(&a, sizeof(a), launch_child_main, c);
+	if (r < 0)
+		fail(c, LAUNCH_STEP_POOL_CLONE, 0, (int)-r);
+	c->job_pid = r;
+	return 0;
+#else
+	fail(c, LAUNCH_STEP_POOL_CLONE, 0, ENOSYS);
+#endif
 }

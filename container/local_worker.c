@@ -289,16 +289,16 @@ static bool layer_ensure(struct local_worker *w, struct layer_entry *e, struct e
 		return true;
 	if (e->state == LAYER_EXTRACTING)
 		return false;
-	/* Already extracted by an earlier run: no child needed. */
-	if (store_has(w->store, &e->digest)) {
-		char *dir = store_layer_dir_path(w->store, &e->digest);
-		if (dir && access(dir, F_OK) == 0) {
-			free(e->dir);
-			e->dir = dir;
-			e->state = LAYER_READY;
-			return true;
-		}
-		free(dir);
+	/* Already extracted by an earlier run: no child needed, and
+	 * store_layer_dir then only records the use (a stat and a utimensat). */
+	char *dir = store_layer_dir_path(w->store, &e->digest);
+	bool extracted = dir && access(dir, F_OK) == 0;
+	free(dir);
+	if (extracted && store_layer_dir(w->store, &e->digest, &dir, NULL) == 0) {
+		free(e->dir);
+		e->dir = dir;
+		e->state = LAYER_READY;
+		return true;
 	}
 	e->op = offload_start(w->r, extract_in_child, e, on_extracted, e, err);
 	if (!e->op)

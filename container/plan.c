@@ -81,6 +81,21 @@ enum network_mode mount_plan_network(const struct mount_plan *p)
 	return p->network;
 }
 
+bool mount_plan_can_share_netns(const struct mount_plan *p)
+{
+	return p->network != NETWORK_LOCAL && !p->has_sysfs;
+}
+
+uint32_t mount_plan_user(const struct mount_plan *p)
+{
+	return p->user;
+}
+
+uint32_t mount_plan_group(const struct mount_plan *p)
+{
+	return p->group;
+}
+
 const char *mount_plan_uid_map(const struct mount_plan *p, size_t *len)
 {
 	*len = p->uid_map_len;

@@ -88,6 +88,15 @@ uint64_t container_desc_hash(const struct container_desc *d);
  * whether loopback is brought up). */
 enum network_mode mount_plan_network(const struct mount_plan *p);
 
+/* True when the job may run in a network namespace made ahead of time and
+ * owned by someone else (container/netpool.h): it has one (network is not
+ * "local") and needs no capability over it (no sys mount). */
+bool mount_plan_can_share_netns(const struct mount_plan *p);
+
+/* The job's user and group inside the container. */
+uint32_t mount_plan_user(const struct mount_plan *p);
+uint32_t mount_plan_group(const struct mount_plan *p);
+
 /* The text to write to the child's /proc/self/uid_map and gid_map, e.g.
  * "1000 0 1\n", and its length. */
 const char *mount_plan_uid_map(const struct mount_plan *p, size_t *len);

@@ -70,6 +70,15 @@ static bool bad_option_path(const char *path)
 	return strpbrk(path, ",:\\\n") != NULL;
 }
 
+/* True when path is dir or lies below it (textually). */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 static int check_dir(const char *what, size_t i, const char *path, bool indexed, struct err **err)
 {
 	struct stat st;
@@ -265,6 +274,10 @@ static int compile_bind(struct compiler *c, size_t i, struct err **err)
 	struct stat st;
 	if (stat(local, &st) < 0)
 		return err_set(err, errno, "mount %zu (bind): local path %s", i, local);
+	if (path_within(local, c->p->scratch_dir))
+		return err_set(err, 0, "mount %zu (bind): local path %s is inside the scratch "
+		               "directory %s, which the container's root covers", i, local,
+		               c->p->scratch_dir);
 	const char *target;
 	mode_t mode;
 	int r = resolve_point(c, i, "bind", NULL, m->mount_point, S_ISDIR(st.st_mode), &target, &mode, err);
@@ -299,6 +312,7 @@ static int compile_fs(struct compiler *c, size_t i, struct err **err)
 		break;
 	case MOUNT_SYS:
 		op_kind = PLAN_OP_SYSFS;
+		c->p->has_sysfs = true;
 		break;
 	case MOUNT_TMP:
 		op_kind = PLAN_OP_TMPFS;
@@ -382,12 +396,19 @@ static int compile(struct compiler *c, const char *scratch_dir, struct err **err
 		return err_set(err, 0, "a container needs at least one layer");
 	if (check_dir("scratch", 0, scratch_dir, false, err) < 0)
 		return -1;
-	for (size_t i = 0; i < d->n_layer_dirs; i++)
+	for (size_t i = 0; i < d->n_layer_dirs; i++) {
 		if (check_dir("layer", i, d->layer_dirs[i], true, err) < 0)
 			return -1;
+		if (path_within(d->layer_dirs[i], scratch_dir))
+			return err_set(err, 0, "layer %zu: directory %s is inside the scratch directory "
+			               "%s, which the container's root covers", i, d->layer_dirs[i],
+			               scratch_dir);
+	}
 	p->scratch_dir = arena_strdup(c->a, scratch_dir);
 	p->network = d->network;
 	p->writable_root = d->writable_root;
+	p->user = d->user;
+	p->group = d->group;
 	if (compile_root(c, err) < 0 || compile_mounts(c, err) < 0)
 		return -1;
 	struct plan_op *op = add_op(c, PLAN_OP_PIVOT_ROOT, -1);

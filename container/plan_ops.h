@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/arena.h"
@@ -82,6 +83,8 @@ struct mount_plan {
 	size_t n_ops;
 	enum network_mode network;
 	bool writable_root;
+	bool has_sysfs;        /* a sys mount: needs its own network namespace */
+	uint32_t user, group;  /* ids inside the container */
 	const char *scratch_dir;
 	const char *uid_map, *gid_map;   /* "<inside> <outside> 1\n" */
 	size_t uid_map_len, gid_map_len;

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "core/config.h"
 #include "core/log.h"
 
@@ -527,6 +529,11 @@ static void test_file_values(void **state)
 	assert_string_equal(config_get_string(c, "broker"), "xA\xF0\x9F\x98\x80");
 	assert_int_equal(config_get_list(c, "layer", &n)[0], NULL);
 	assert_true(config_is_set(c, "layer"));
+	/* inih's global settings are put back after each file. */
+	assert_true(ini_allow_multiline);
+	assert_true(ini_allow_inline_comments);
+	assert_int_equal(ini_max_line, 200);
+	assert_string_equal(ini_start_comment_prefixes, ";#");
 }
 
 /* Writes text as the home config file, loads, and expects the message
@@ -638,6 +645,9 @@ static void test_help(void **state)
 				  "MAELSTROM_RUN_CACHE_SIZE, MAELSTROM_CACHE_SIZE]\n"));
 	assert_non_null(strstr(h, "  -1, --one\n          Run exactly one job.\n"
 				  "          [flag] [command line only]\n"));
+	assert_non_null(strstr(h, "      --enable-frobs\n          Turn frobs on.\n          [flag; true "
+				  "or false in the environment and config files] [env: "
+				  "MAELSTROM_RUN_ENABLE_FROBS, MAELSTROM_ENABLE_FROBS]\n"));
 	assert_non_null(strstr(h, "  -L, --log-level <LEVEL>\n"));
 	assert_non_null(strstr(h, "  -h, --help\n"));
 	assert_non_null(strstr(h, "  -c, --config-file <FILE>\n"));

@@ -8,6 +8,7 @@
  * arrived, and checks outcomes, codes, output and slot accounting.
  * Must pass as root and as an unprivileged user.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -125,8 +126,15 @@ static int group_setup(void **state)
 	const char *stubs[] = { "proc", "tmp", "dev", "sys", "etc" };
 	for (size_t i = 0; i < sizeof(stubs) / sizeof(stubs[0]); i++)
 		mkdirs(layer_dir, stubs[i]);
-	mkdirs(tmp_root, "layer2/etc");
+	/* The mount point of the /dev/null device mount (sh opens /dev/null as
+	 * the stdin of background commands). */
 	char path[4096];
+	snprintf(path, sizeof(path), "%s/dev/null", layer_dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	mkdirs(tmp_root, "layer2/etc");
 	snprintf(path, sizeof(path), "%s/etc/which", layer2_dir);
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -227,6 +235,8 @@ static void on_done(void *arg, uint64_t id, struct job_result *res)
 		c->hook(c, s);
 }
 
+static const struct mount_spec dev_null = { .kind = MOUNT_DEVICES, .devices = DEVICE_NULL };
+
 static struct container_desc base_desc(void)
 {
 	static const char *dirs[1];
@@ -234,6 +244,8 @@ static struct container_desc base_desc(void)
 	return (struct container_desc){
 		.layer_dirs = dirs,
 		.n_layer_dirs = 1,
+		.mounts = &dev_null,
+		.n_mounts = 1,
 		.network = NETWORK_DISABLED,
 	};
 }
@@ -274,11 +286,12 @@ static void run(struct ctx *c)
 static void expect(const struct slot *s, enum job_outcome outcome, int code)
 {
 	assert_non_null(s->res);
-	if (s->res->outcome != outcome)
-		fail_msg("job %" PRIu64 ": outcome %s (%s), expected %s", s->id,
-			 job_outcome_name(s->res->outcome),
-			 s->res->message ? s->res->message : "", job_outcome_name(outcome));
-	assert_int_equal(s->res->code, code);
+	const struct job_result *r = s->res;
+	if (r->outcome != outcome || r->code != code)
+		fail_msg("job %" PRIu64 ": %s %d (%s), expected %s %d; stdout \"%s\", stderr \"%s\"",
+			 s->id, job_outcome_name(r->outcome), r->code,
+			 r->message ? r->message : "", job_outcome_name(outcome), code,
+			 r->out.data ? r->out.data : "", r->err.data ? r->err.data : "");
 }
 
 static void expect_text(const struct captured *cap, const char *text)
@@ -466,6 +479,7 @@ static void test_slot_limit(void **state)
 	for (int i = 0; i < 6; i++) {
 		expect(&c.jobs[i], JOB_EXITED, 0);
 		expect_text(&c.jobs[i].res->out, "done\n");
+		expect_text(&c.jobs[i].res->err, "");
 	}
 	assert_int_equal(executor_running(c.ex), 0);
 	assert_int_equal(executor_queued(c.ex), 0);
@@ -527,13 +541,49 @@ static void test_reentrant_callbacks(void **state)
 	ctx_close(&c);
 }
 
+/* A `sleep` duration no other process on the machine uses. */
+static char sleep_arg[32];
+
+/* Processes (in any PID namespace) running `sleep <sleep_arg>`. */
+static int count_sleepers(void)
+{
+	char want[64];
+	int wlen = snprintf(want, sizeof(want), "sleep%c%s", '\0', sleep_arg) + 1;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], cmd[64];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, cmd, sizeof(cmd));
+		close(fd);
+		if (len == wlen && memcmp(cmd, want, (size_t)wlen) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Waits (polling) until job 0 and its background child both run, then
+ * frees the executor and checks that both are gone at once. */
 static void probe_free(struct reactor *r, void *arg)
 {
-	(void)r;
 	struct ctx *c = arg;
+	if (count_sleepers() < 2) {
+		reactor_timer_add(r, 10 * 1000 * 1000, probe_free, c);
+		return;
+	}
 	assert_int_equal(executor_running(c->ex), 2);
+	assert_int_equal(executor_queued(c->ex), 1);
 	executor_free(c->ex);
 	c->freed = true;
+	assert_int_equal(count_sleepers(), 0);
 }
 
 static void test_free_kills_everything(void **state)
@@ -541,11 +591,15 @@ static void test_free_kills_everything(void **state)
 	(void)state;
 	struct ctx c;
 	ctx_open(&c, 2, 4096);
-	submit(&c, "sleep 100 & sleep 100", 0);
+	snprintf(sleep_arg, sizeof(sleep_arg), "1000.%d", (int)getpid());
+	char script[128];
+	snprintf(script, sizeof(script), "sleep %s & sleep %s", sleep_arg, sleep_arg);
+	submit(&c, script, 0);
 	submit(&c, "sleep 100", 0);
 	submit(&c, "sleep 100", 0);
 	reactor_timer_add(c.r, 0, probe_free, &c);
 	run(&c);   /* returns: nothing is left to wait for */
+	assert_true(c.freed);
 	assert_int_equal(c.callbacks, 0);
 	ctx_close(&c);   /* checks no child is left */
 }
@@ -582,6 +636,7 @@ static void test_background_child_does_not_hold_job(void **state)
 	run(&c);
 	expect(s, JOB_EXITED, 0);
 	expect_text(&s->res->out, "hi\n");
+	expect_text(&s->res->err, "");
 	ctx_close(&c);
 }
 
@@ -592,7 +647,9 @@ static void test_plan_cache_keeps_shapes_apart(void **state)
 	ctx_open(&c, 1, 4096);
 	const char *dirs2[] = { layer_dir, layer2_dir };
 	struct container_desc one = base_desc();
-	struct container_desc two = { .layer_dirs = dirs2, .n_layer_dirs = 2 };
+	struct container_desc two = {
+		.layer_dirs = dirs2, .n_layer_dirs = 2, .mounts = &dev_null, .n_mounts = 1,
+	};
 	const char *script = "if [ -e /etc/which ]; then cat /etc/which; else echo one; fi";
 	for (int i = 0; i < 4; i++)
 		submit_desc(&c, i % 2 ? &two : &one, script, 0);
@@ -600,8 +657,40 @@ static void test_plan_cache_keeps_shapes_apart(void **state)
 	for (int i = 0; i < 4; i++) {
 		expect(&c.jobs[i], JOB_EXITED, 0);
 		expect_text(&c.jobs[i].res->out, i % 2 ? "two\n" : "one\n");
+		expect_text(&c.jobs[i].res->err, "");
 	}
 	ctx_close(&c);
+}
+
+/* With no scratch_dir the executor makes its own under $TMPDIR, and removes
+ * it when freed. */
+static void test_own_scratch_dir(void **state)
+{
+	(void)state;
+	char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/own-scratch", tmp_root);
+	mkdirs(tmp_root, "own-scratch");
+	setenv("TMPDIR", dir, 1);
+	struct ctx c;
+	memset(&c, 0, sizeof(c));
+	struct err *e = NULL;
+	assert_int_equal(reactor_new(&c.r, 0, &e), 0);
+	struct executor_config cfg = { .slots = 0, .inline_limit = 100 };
+	assert_int_equal(executor_new(&c.ex, c.r, &cfg, &e), 0);
+	if (old)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+	c.slots = executor_slots(c.ex);
+	assert_true(c.slots >= 1);   /* 0 means one per CPU */
+	struct slot *s = submit(&c, "echo ok", 0);
+	run(&c);
+	expect(s, JOB_EXITED, 0);
+	expect_text(&s->res->out, "ok\n");
+	ctx_close(&c);
+	assert_int_equal(rmdir(dir), 0);   /* empty again */
 }
 
 int main(void)
@@ -623,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_free_from_callback),
 		cmocka_unit_test(test_background_child_does_not_hold_job),
 		cmocka_unit_test(test_plan_cache_keeps_shapes_apart),
+		cmocka_unit_test(test_own_scratch_dir),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "artifacts/digest_map.h"
@@ -94,8 +95,18 @@ static void test_reads_once(void **state)
 	age(f);
 	assert_int_equal(pathcache_digest(pc, f, &d1, NULL, NULL), 0);
 	assert_int_equal(pathcache_reads(pc), 3);
+	struct stat before, after;
+	assert_int_equal(stat(f, &before), 0);
 	write_file(f, "HELLO WORLD, AGAIN");
 	age(f);
+	assert_int_equal(stat(f, &after), 0);
+	while (after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+	       after.st_ctim.tv_nsec == before.st_ctim.tv_nsec) {
+		/* The clock has not moved on yet: touch the ctime until it does. */
+		usleep(10000);
+		age(f);
+		assert_int_equal(stat(f, &after), 0);
+	}
 	assert_int_equal(pathcache_digest(pc, f, &d2, NULL, NULL), 0);
 	assert_int_equal(pathcache_reads(pc), 4);
 	expect_digest_of(f, &d2);
@@ -113,6 +124,9 @@ static void test_persisted_across_instances(void **state)
 	write_file(old, "old content");
 	age(old);
 	write_file(fresh, "fresh content");
+	/* "Fresh" whatever the clock does meanwhile: modified in the future. */
+	struct timespec future[2] = { { 0, UTIME_OMIT }, { time(NULL) + 3600, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, fresh, future, 0), 0);
 
 	struct pathcache *pc;
 	struct digest d_old, d_fresh, d;
