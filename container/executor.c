@@ -125,6 +125,8 @@ static void executor_teardown(struct executor *ex)
 	list_free(&ex->queued);
 	list_free(&ex->done);
 	plan_cache_release(&ex->plans);
+	netns_pool_free(ex->netpool);
+	ex->netpool = NULL;
 	if (ex->devnull >= 0)
 		close(ex->devnull);
 	ex->devnull = -1;
@@ -181,6 +183,10 @@ int executor_new(struct executor **out, struct reactor *r, const struct executor
 	if (scratch_make(ex, cfg->scratch_dir, err) < 0)
 		goto fail;
 	plan_cache_init(&ex->plans, ex->scratch_dir);
+	/* One reusable network namespace per slot and mode keeps their
+	 * creation and teardown off the launch path (container/netpool.h). */
+	if (!cfg->no_netns_pool)
+		ex->netpool = netns_pool_new(ex->slots);
 	*out = ex;
 	return 0;
 fail:

@@ -43,6 +43,8 @@
 struct executor_config {
 	unsigned slots;            /* jobs running at once; 0 = number of CPUs */
 	size_t inline_limit;       /* bytes kept per stream (stdout, stderr) */
+	bool no_netns_pool;        /* make a fresh network namespace per job
+				      instead of reusing pooled ones */
 	const char *scratch_dir;   /* existing directory the launcher may use as
 				      the new root's mount point; NULL = the
 				      executor makes (and removes) its own */

@@ -369,6 +369,7 @@ void job_start(struct job *j)
 		.stdin_fd = ex->devnull,
 		.stdout_fd = out[1],
 		.stderr_fd = errp[1],
+		.netns_pool = ex->netpool,
 	};
 	struct launch_result lr = { .pidfd = -1, .pid = 0 };
 	enum launch_failure failure = LAUNCH_OK;

@@ -26,6 +26,7 @@
 
 #include "container/capture.h"
 #include "container/executor.h"
+#include "container/netpool.h"
 #include "container/executor_plans.h"
 #include "core/arena.h"
 #include "core/reactor.h"
@@ -90,6 +91,7 @@ struct executor {
 	bool delivering;             /* on_kick is running */
 	bool freed;                  /* executor_free ran inside on_kick */
 	struct plan_cache plans;
+	struct netns_pool *netpool;  /* network namespaces made ahead, reused */
 };
 
 void job_list_push(struct job_list *l, struct job *j);
