@@ -29,10 +29,10 @@ endif
 WARN    := -Wall -Wextra -Werror -Wswitch-enum -Wshadow -Wformat=2 -Wno-format-nonliteral \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(BUILD)/gen -MMD -MP
 # Spelled out rather than asked of pkg-config: on a fresh machine make reads
 # this file before check-deps has installed the packages.
-LDLIBS  := -luring -lxxhash -larchive -linih -ljansson
+LDLIBS  := -lprotobuf-c -luring -lxxhash -larchive -linih -ljansson
 TESTLIBS := -lcmocka
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
@@ -44,9 +44,14 @@ LIBS    := $(foreach l,$(LAYERS),$(BUILD)/lib/lib$(l).a)
 LINK_LIBS := $(BUILD)/lib/librunners.a $(BUILD)/lib/libnet.a $(BUILD)/lib/libcontainer.a \
              $(BUILD)/lib/libartifacts.a $(BUILD)/lib/libcore.a
 
-# Programs: name -> folder holding main.c.
-PROGRAMS := maelstrom-run
-maelstrom-run_DIR := runners/run
+# Programs: name -> folder holding main.c (a program is built once its
+# main.c exists).
+ALL_PROGRAMS := maelstrom-run maelstrom-broker maelstrom-worker maelstrom-admin
+maelstrom-run_DIR    := runners/run
+maelstrom-broker_DIR := net/broker
+maelstrom-worker_DIR := net/worker
+maelstrom-admin_DIR  := runners/admin
+PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $($(p)_DIR)/main.c),$(p)))
 
 BINS    := $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -71,15 +76,30 @@ check-deps:
 deps:
 	bash .ci/install-deps
 
+# The wire schema, compiled by protoc-c into $(BUILD)/gen (part of libnet).
+PROTO     := net/proto/maelstrom.proto
+PROTO_GEN := $(BUILD)/gen/net/proto/maelstrom.pb-c.c
+PROTO_HDR := $(BUILD)/gen/net/proto/maelstrom.pb-c.h
+PROTO_OBJ := $(BUILD)/obj/gen/maelstrom.pb-c.o
+
+$(PROTO_GEN) $(PROTO_HDR) &: $(PROTO)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen $(PROTO)
+
+# Generated code follows protoc-c's conventions, not our warning set.
+$(PROTO_OBJ): $(PROTO_GEN)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(CFLAGS) $(SANFLAGS) -I$(BUILD)/gen -c $< -o $@
+
 define lib_rule
-$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1))) $(if $(filter net,$(1)),$(PROTO_OBJ))
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
 endef
 $(foreach l,$(LAYERS),$(eval $(call lib_rule,$(l))))
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(PROTO_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -24,7 +24,7 @@
 #include "core/spec_json.h"
 #include "core/strv.h"
 #include "runners/client.h"
-#include "runners/dirs.h"
+#include "core/dirs.h"
 #include "runners/run/report.h"
 
 #define VERSION "0.1.0"

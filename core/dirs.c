@@ -1,4 +1,4 @@
-#include "runners/dirs.h"
+#include "core/dirs.h"
 
 #include <errno.h>
 #include <pwd.h>

@@ -3,8 +3,8 @@
  * otherwise $XDG_<KIND> (or ~/<fallback> when unset or empty) joined with a
  * program-specific suffix such as "maelstrom/run".
  */
-#ifndef RUNNERS_DIRS_H
-#define RUNNERS_DIRS_H
+#ifndef CORE_DIRS_H
+#define CORE_DIRS_H
 
 #include "core/err.h"
 
