@@ -38,6 +38,7 @@ const char *job_outcome_name(enum job_outcome outcome)
 void job_result_release(struct job_result *r)
 {
 	free(r->message);
+	free(r->worker);
 	captured_release(&r->out);
 	captured_release(&r->err);
 	memset(r, 0, sizeof(*r));

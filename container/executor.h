@@ -77,6 +77,7 @@ struct job_result {
 	struct captured out, err; /* what was captured (also after time-out and
 				     cancel: the output so far) */
 	uint64_t duration_ns;     /* launch to reap; 0 if never launched */
+	char *worker;             /* the cluster worker that ran it; NULL when local */
 };
 
 /* "exited", "signaled", "timed out", "execution error", "system error",

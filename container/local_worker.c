@@ -285,8 +285,11 @@ static struct layer_entry *layer_get(struct local_worker *w, const struct digest
 /* Makes sure the layer is ready or being extracted. Returns true when ready. */
 static bool layer_ensure(struct local_worker *w, struct layer_entry *e, struct err **err)
 {
-	if (e->state == LAYER_READY)
+	/* A cache trim may have removed the directory since: extract again. */
+	if (e->state == LAYER_READY && access(e->dir, F_OK) == 0)
 		return true;
+	if (e->state == LAYER_READY)
+		e->state = LAYER_FAILED;
 	if (e->state == LAYER_EXTRACTING)
 		return false;
 	/* Already extracted by an earlier run: no child needed, and

@@ -48,7 +48,8 @@ struct cjob {
 	struct build **builds;     /* one per layer */
 	size_t n_builds;
 	size_t pending;
-	uint64_t worker_id;
+	uint64_t worker_id;       /* id at the local worker or the cluster */
+	bool on_cluster;
 	executor_done_cb *cb;
 	void *arg;
 	struct job_result result;  /* CJOB_FINISHING */
@@ -60,6 +61,7 @@ struct client {
 	struct store *store;
 	struct layer_builder *builder;
 	struct local_worker *worker;
+	struct cluster_client *cluster;
 	char *project_dir;
 	struct build *builds;
 	struct cjob *jobs;
@@ -156,7 +158,11 @@ static void cjob_run(struct cjob *j)
 		.bind_base_dir = c->project_dir,
 	};
 	j->state = CJOB_RUNNING;
-	j->worker_id = local_worker_submit(c->worker, &wj, on_worker_done, j);
+	j->on_cluster = c->cluster && !job_spec_is_local_only(&j->spec);
+	if (j->on_cluster)
+		j->worker_id = cluster_client_submit(c->cluster, &wj, on_worker_done, j);
+	else
+		j->worker_id = local_worker_submit(c->worker, &wj, on_worker_done, j);
 	free(layers);
 }
 
@@ -313,7 +319,7 @@ static int cjob_resolve(struct cjob *j, struct err **err)
 
 int client_new(struct client **out, struct reactor *r, struct store *store,
 	       struct layer_builder *builder, struct local_worker *worker,
-	       const char *project_dir, struct err **err)
+	       struct cluster_client *cluster, const char *project_dir, struct err **err)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -322,6 +328,7 @@ int client_new(struct client **out, struct reactor *r, struct store *store,
 	c->store = store;
 	c->builder = builder;
 	c->worker = worker;
+	c->cluster = cluster;
 	c->project_dir = strdup(project_dir);
 	c->next_id = 1;
 	*out = c;
@@ -335,7 +342,7 @@ void client_free(struct client *c)
 	while (c->jobs) {
 		struct cjob *j = c->jobs;
 		c->jobs = j->next;
-		if (j->state == CJOB_RUNNING)
+		if (j->state == CJOB_RUNNING && !j->on_cluster)
 			local_worker_cancel(c->worker, j->worker_id);
 		cjob_free(j);
 	}
@@ -389,7 +396,10 @@ void client_cancel(struct client *c, uint64_t id)
 			cjob_fail(j, JOB_CANCELED, "canceled");
 			break;
 		case CJOB_RUNNING:
-			local_worker_cancel(c->worker, j->worker_id);
+			if (j->on_cluster)
+				cluster_client_cancel(c->cluster, j->worker_id);
+			else
+				local_worker_cancel(c->worker, j->worker_id);
 			break;
 		case CJOB_FINISHING:
 			break;

@@ -9,7 +9,9 @@
  *     reactor never blocks), at most once per distinct layer spec per
  *     process, and across processes the layer cache makes an unchanged
  *     layer cost no file read at all;
- * then hands the resolved job to the local worker (standalone mode).
+ * then hands the resolved job to the local worker (standalone mode) or, when
+ * a cluster session is given, to the broker, except local-only jobs (bind
+ * mounts, network "local", tty), which always run on the local worker.
  *
  * Errors in a spec (an unset $env{} variable, a missing path in a layer, an
  * image, which is not supported yet) are reported through the job's callback
@@ -25,15 +27,17 @@
 #include "artifacts/store.h"
 #include "container/local_worker.h"
 #include "core/reactor.h"
+#include "net/cluster_client.h"
 #include "core/spec.h"
 
 struct client;
 
 /* project_dir: where relative layer paths and bind mounts are resolved.
- * The store, builder and worker must outlive the client. */
+ * cluster: the broker session, or NULL for standalone mode. The store,
+ * builder, worker and cluster session must outlive the client. */
 int client_new(struct client **out, struct reactor *r, struct store *store,
 	       struct layer_builder *builder, struct local_worker *worker,
-	       const char *project_dir, struct err **err);
+	       struct cluster_client *cluster, const char *project_dir, struct err **err);
 
 /* Cancels every job (no callbacks follow) and frees the client. */
 void client_free(struct client *c);

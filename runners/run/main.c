@@ -23,6 +23,7 @@
 #include "core/reactor.h"
 #include "core/spec_json.h"
 #include "core/strv.h"
+#include "net/cluster_client.h"
 #include "runners/client.h"
 #include "core/dirs.h"
 #include "runners/run/report.h"
@@ -110,6 +111,8 @@ static void on_job_done(void *arg, uint64_t id, struct job_result *res)
 	(void)id;
 	char label[32];
 	snprintf(label, sizeof(label), "job %zu", ctx->index);
+	if (res->worker)
+		log_debug("%s ran on %s", label, res->worker);
 	if (!report_job(run->one ? NULL : label, res))
 		run->failed = true;
 	if (run->one)
@@ -270,9 +273,6 @@ static int check_config(const struct config *cfg, struct err **err)
 	if (config_get_bool(cfg, "tty"))
 		return err_set(err, 0, "--tty: interactive jobs are not supported yet; run the "
 			       "job without --tty");
-	if (config_is_set(cfg, "broker"))
-		return err_set(err, 0, "%s: cluster mode is not available in this build yet; "
-			       "unset `broker` to run standalone", config_source(cfg, "broker"));
 	if (config_is_set(cfg, "slots") && config_get_number(cfg, "slots") < 1)
 		return err_set(err, 0, "%s: slots must be at least 1", config_source(cfg, "slots"));
 	size_t n_pos = 0;
@@ -287,6 +287,7 @@ struct objects {
 	struct store *store;
 	struct layer_builder *builder;
 	struct local_worker *worker;
+	struct cluster_client *cluster;   /* NULL: standalone */
 	char *cache_root;
 };
 
@@ -316,12 +317,18 @@ static int build_objects(struct run *run, const struct config *cfg, struct objec
 	};
 	if (local_worker_new(&o->worker, run->r, o->store, &ec, err) < 0)
 		return -1;
-	return client_new(&run->client, run->r, o->store, o->builder, o->worker, cwd, err);
+	const char *broker = config_get_string(cfg, "broker");
+	if (broker && *broker &&
+	    cluster_client_new(&o->cluster, run->r, broker, o->store, err) < 0)
+		return err_wrap(err, "%s", config_source(cfg, "broker"));
+	return client_new(&run->client, run->r, o->store, o->builder, o->worker, o->cluster, cwd,
+			  err);
 }
 
 static void free_objects(struct run *run, struct objects *o)
 {
 	client_free(run->client);
+	cluster_client_free(o->cluster);
 	local_worker_free(o->worker);
 	layer_builder_free(o->builder);
 	if (o->store) {
