@@ -5,6 +5,7 @@
 #                     then the integration tests (real containers)
 #   make unit         unit tests only          make integration   integration only
 #   make san          unit tests under ASan + UBSan (objects in build-san/)
+#   make fuzz         the protocol decoders under libFuzzer for a minute
 #   make bench        side-by-side benchmarks against the peers
 #   make install PREFIX=/usr/local
 #   make deps         install the Debian packages the build and tests need
@@ -62,7 +63,7 @@ TEST_HELPERS := $(BUILD)/tests/static-true
 # Benchmark drivers: every bench/*.c is one standalone program.
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
 
-.PHONY: all build test unit san integration bench install deps clean check-deps example
+.PHONY: all build test unit san integration bench install deps clean check-deps example fuzz fuzz-smoke
 # Dependencies first, then the build proper (also under -j).
 all: check-deps
 	@$(MAKE) --no-print-directory build
@@ -131,7 +132,15 @@ san:
 integration: all
 	@bash tests/integration/run-all $(BUILD)
 
-test: unit san integration
+# The wire protocol's decoders under libFuzzer: `make fuzz` for a minute,
+# a short smoke run as part of `make test`.
+fuzz: check-deps
+	@bash tests/fuzz/run 60
+
+fuzz-smoke: check-deps
+	@bash tests/fuzz/run 15
+
+test: unit san integration fuzz-smoke
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)

@@ -27,8 +27,9 @@
  *   ARGUMENT  raw text between delimiters, no escapes. `(`, `[`, `{` and `<`
  *             close with their partner `)`, `]`, `}`, `>`, and may nest in
  *             balanced pairs inside (`name.matches((a|b)c)` has argument
- *             `(a|b)c`); any other ASCII punctuation mark closes with itself
- *             (`name.equals/foo/`, `name.contains"x"`). Empty is allowed.
+ *             `(a|b)c`); any other ASCII punctuation mark except `_` (a
+ *             word character) closes with itself (`name.equals/foo/`,
+ *             `name.contains"x"`). Empty is allowed.
  *
  * Whitespace may appear between any two tokens. A word is a maximal run of
  * [A-Za-z0-9_]. Selector, matcher and the binary word operators (and, or,
@@ -81,7 +82,8 @@
 struct filter_flavor {
 	const char *const *simple;    /* extra simple selectors, e.g. "library" */
 	const char *const *compound;  /* string-valued selectors, e.g. "name" */
-	const char *const *list;      /* list-valued selectors, e.g. "markers" */
+	const char *const *list;      /* list-valued selectors ("markers"), which
+					 take only `contains`; not also in compound */
 };
 
 /* The flavors of cargo-maelstrom and maelstrom-pytest. */

@@ -1,255 +1,18 @@
 /*
  * filter_parse: recursive-descent parser for the filter language described
  * in filter.h. One function per grammar rule; names are resolved by
- * unambiguous prefix against the set allowed at that point; every error
- * names its column.
+ * unambiguous prefix against the set allowed at that point (filter_lex.c);
+ * every error names its column.
  */
 #include <ctype.h>
 #include <regex.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/cleanup.h"
 #include "core/glob.h"
 #include "runners/filter.h"
 #include "runners/filter_internal.h"
-
-struct parser {
-	const char *text;
-	size_t pos;
-	const struct filter_flavor *fl;
-	struct err **err;
-	unsigned nest;   /* open parentheses and `!`s being parsed */
-};
-
-static const char *const builtin_true[] = { "all", "any", "true", NULL };
-static const char *const builtin_false[] = { "none", "false", NULL };
-static const char *const binop_words[] = { "and", "or", "minus", NULL };
-
-/* A set of names: up to five NULL-terminated arrays (NULL ones skipped). */
-struct names {
-	const char *const *v[5];
-};
-
-#define NAMES_FOR_EACH(ns, i, j, s)                                            \
-	for (size_t i = 0; i < ARRAY_SIZE((ns)->v); i++)                       \
-		for (size_t j = 0; (ns)->v[i] && ((s) = (ns)->v[i][j]); j++)
-
-static struct names simple_names(const struct filter_flavor *fl)
-{
-	return (struct names){ { builtin_true, builtin_false, fl->simple, NULL, NULL } };
-}
-
-static struct names compound_names(const struct filter_flavor *fl)
-{
-	return (struct names){ { fl->compound, fl->list, NULL, NULL, NULL } };
-}
-
-static struct names all_names(const struct filter_flavor *fl)
-{
-	return (struct names){ { builtin_true, builtin_false, fl->simple, fl->compound,
-				 fl->list } };
-}
-
-static bool in_list(const char *const *v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
-
-/* ---- errors ------------------------------------------------------------- */
-
-static void *fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void *fail(struct parser *p, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vappendf(&b, fmt, ap);
-	va_end(ap);
-	err_set(p->err, 0, "filter `%s`: %s", p->text, b.data ? b.data : "");
-	buf_release(&b);
-	return NULL;
-}
-
-/* 1-based column of byte offset `at`, counting UTF-8 characters. */
-static size_t col(const struct parser *p, size_t at)
-{
-	size_t c = 1;
-
-	for (size_t i = 0; i < at; i++)
-		if (((unsigned char)p->text[i] & 0xC0) != 0x80)
-			c++;
-	return c;
-}
-
-static bool is_word_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_';
-}
-
-static size_t word_len(const struct parser *p, size_t at)
-{
-	size_t n = 0;
-
-	while (is_word_char(p->text[at + n]))
-		n++;
-	return n;
-}
-
-/* Describes the token at `at` for "found ..." (into out, of size n). */
-static const char *describe(const struct parser *p, size_t at, char *out, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p->text + at;
-	size_t len = 1;
-
-	if (*s == '\0')
-		return "the end of the filter";
-	if (is_word_char((char)*s))
-		len = word_len(p, at);
-	else if (*s >= 0xC0)
-		while ((s[len] & 0xC0) == 0x80)
-			len++;
-	snprintf(out, n, "`%.*s`", (int)(len > 40 ? 40 : len), (const char *)s);
-	return out;
-}
-
-/* Appends "a, b, c" (each name once). */
-static void join_names(struct buf *b, const struct names *ns)
-{
-	const char *s;
-	bool first = true;
-
-	NAMES_FOR_EACH(ns, i, j, s) {
-		bool dup = false;
-		const char *t;
-
-		NAMES_FOR_EACH(ns, k, l, t) {
-			if (k > i || (k == i && l >= j))
-				break;
-			if (strcmp(s, t) == 0)
-				dup = true;
-		}
-		if (dup)
-			continue;
-		buf_appendf(b, "%s%s", first ? "" : ", ", s);
-		first = false;
-	}
-}
-
-/* ---- name resolution ---------------------------------------------------- */
-
-#define MAX_MATCHES 16
-
-/* The names that word w (length wl) may stand for: just the exact name if
- * there is one, else every distinct name it is a proper prefix of. */
-static size_t resolve(const struct names *ns, const char *w, size_t wl, const char **m)
-{
-	const char *s;
-	size_t n = 0;
-
-	NAMES_FOR_EACH(ns, i, j, s)
-		if (strlen(s) == wl && memcmp(s, w, wl) == 0) {
-			m[0] = s;
-			return 1;
-		}
-	NAMES_FOR_EACH(ns, i, j, s) {
-		bool dup = false;
-
-		if (strlen(s) <= wl || memcmp(s, w, wl) != 0)
-			continue;
-		for (size_t k = 0; k < n; k++)
-			dup = dup || strcmp(m[k], s) == 0;
-		if (!dup && n < MAX_MATCHES)
-			m[n++] = s;
-	}
-	return n;
-}
-
-/* Optimal-string-alignment distance (edits plus adjacent swaps). */
-static size_t distance(const char *a, size_t al, const char *b, size_t bl)
-{
-	size_t d[33][33];
-
-	for (size_t i = 0; i <= al; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= bl; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= al; i++)
-		for (size_t j = 1; j <= bl; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[al][bl];
-}
-
-/* The name closest to w, if close enough to be a likely typo. */
-static const char *suggest(const struct names *ns, const char *w, size_t wl)
-{
-	const char *s, *best = NULL;
-	size_t best_d = wl <= 3 ? 2 : 3;   /* accept up to 1, or 2 for longer words */
-
-	if (wl > 32)
-		return NULL;
-	NAMES_FOR_EACH(ns, i, j, s) {
-		size_t sl = strlen(s), d;
-
-		if (sl > 32)
-			continue;
-		d = distance(w, wl, s, sl);
-		if (d < best_d) {
-			best_d = d;
-			best = s;
-		}
-	}
-	return best;
-}
-
-/* Sets an "unknown KIND" error for the word at `at`. */
-static void *fail_unknown(struct parser *p, const char *kind, size_t at, size_t wl,
-			  const struct names *ns, const char *choices_label)
-{
-	struct buf b = BUF_INIT;
-	const char *sug = suggest(ns, p->text + at, wl);
-
-	if (sug)
-		buf_appendf(&b, " (did you mean `%s`?)", sug);
-	buf_appendf(&b, "; %s: ", choices_label);
-	join_names(&b, ns);
-	fail(p, "unknown %s `%.*s` at column %zu%s", kind, (int)wl, p->text + at, col(p, at),
-	     b.data);
-	buf_release(&b);
-	return NULL;
-}
-
-static void *fail_ambiguous(struct parser *p, const char *kind, size_t at, size_t wl,
-			    const char **m, size_t n)
-{
-	struct buf b = BUF_INIT;
-
-	for (size_t i = 0; i < n; i++)
-		buf_appendf(&b, "%s`%s`", i == 0 ? "" : i + 1 == n ? " or " : ", ", m[i]);
-	fail(p, "ambiguous %s `%.*s` at column %zu: could be %s", kind, (int)wl, p->text + at,
-	     col(p, at), b.data);
-	buf_release(&b);
-	return NULL;
-}
 
 /* ---- tree building ------------------------------------------------------ */
 
@@ -277,31 +40,16 @@ static struct filter *node2(struct parser *p, enum filter_kind kind, struct filt
 	f->depth = 1 + d;
 	if (f->depth > FILTER_MAX_DEPTH) {
 		filter_free(f);
-		return fail(p, "expression nested too deeply at column %zu (limit %d levels)",
-			    col(p, at), FILTER_MAX_DEPTH);
+		return fp_fail(p, "expression nested too deeply at column %zu (limit %d levels)",
+			    fp_col(p, at), FILTER_MAX_DEPTH);
 	}
 	return f;
-}
-
-static void skip_ws(struct parser *p)
-{
-	while (isspace((unsigned char)p->text[p->pos]))
-		p->pos++;
 }
 
 /* ---- grammar ------------------------------------------------------------ */
 
 static struct filter *parse_or(struct parser *p);
 
-/* Whether the word at `at` is followed (after whitespace) by `.`. */
-static bool word_then_dot(const struct parser *p, size_t at)
-{
-	size_t i = at + word_len(p, at);
-
-	while (isspace((unsigned char)p->text[i]))
-		i++;
-	return p->text[i] == '.';
-}
 
 static char closing_partner(char open)
 {
@@ -328,11 +76,12 @@ static int parse_argument(struct parser *p, struct filter *f, const char *sel, s
 	size_t open_at = p->pos, i = p->pos + 1;
 	unsigned depth = 1;
 
-	if (open == '\0' || !ispunct((unsigned char)open)) {
-		fail(p, "expected an argument in delimiters, such as `(foo)` or `/foo/`, at column "
+	/* `_` is a word character: `name.equals_x_` would read as one word. */
+	if (open == '\0' || open == '_' || !ispunct((unsigned char)open)) {
+		fp_fail(p, "expected an argument in delimiters, such as `(foo)` or `/foo/`, at column "
 			"%zu after `%s.%s` (column %zu), found %s",
-		     col(p, p->pos), sel, filter_matcher_names[f->matcher], col(p, sel_at),
-		     describe(p, p->pos, buf, sizeof(buf)));
+		     fp_col(p, p->pos), sel, filter_matcher_names[f->matcher], fp_col(p, sel_at),
+		     fp_describe(p, p->pos, buf, sizeof(buf)));
 		return -1;
 	}
 	close = closing_partner(open);
@@ -340,8 +89,8 @@ static int parse_argument(struct parser *p, struct filter *f, const char *sel, s
 		char c = p->text[i];
 
 		if (c == '\0') {
-			fail(p, "unterminated argument: the `%c` at column %zu has no matching `%c`",
-			     open, col(p, open_at), close);
+			fp_fail(p, "unterminated argument: the `%c` at column %zu has no matching `%c`",
+			     open, fp_col(p, open_at), close);
 			return -1;
 		}
 		if (c == close && --depth == 0)
@@ -368,8 +117,8 @@ static int compile_argument(struct parser *p, struct filter *f, size_t at)
 
 		if (rc != 0) {
 			regerror(rc, &f->regex, msg, sizeof(msg));
-			fail(p, "invalid regular expression `%s` at column %zu: %s", f->param,
-			     col(p, at), msg);
+			fp_fail(p, "invalid regular expression `%s` at column %zu: %s", f->param,
+			     fp_col(p, at), msg);
 			return -1;
 		}
 		f->has_regex = true;
@@ -377,7 +126,7 @@ static int compile_argument(struct parser *p, struct filter *f, size_t at)
 		struct err *gerr = NULL;
 
 		if (glob_compile(&f->glob, f->param, &gerr) < 0) {
-			fail(p, "invalid glob `%s` at column %zu: %s", f->param, col(p, at),
+			fp_fail(p, "invalid glob `%s` at column %zu: %s", f->param, fp_col(p, at),
 			     err_msg(gerr));
 			err_free(&gerr);
 			return -1;
@@ -389,56 +138,56 @@ static int compile_argument(struct parser *p, struct filter *f, size_t at)
 /* compound := NAME "." MATCHER ARGUMENT, with p->pos at the `.`. */
 static struct filter *parse_compound(struct parser *p, size_t at, size_t wl)
 {
-	struct names ns = compound_names(p->fl);
+	struct names ns = fp_compound_names(p->fl);
 	struct names ms = { { filter_matcher_names, NULL, NULL, NULL, NULL } };
-	struct names simple = simple_names(p->fl);
+	struct names simple = fp_simple_names(p->fl);
 	const char *m[MAX_MATCHES], *sel;
-	size_t n = resolve(&ns, p->text + at, wl, m), m_at, ml, param_at = 0;
+	size_t n = fp_resolve(&ns, p->text + at, wl, m), m_at, ml, param_at = 0;
 	struct filter *f;
 	char buf[64];
 
-	if (n == 0 && resolve(&simple, p->text + at, wl, m) == 1)
-		return fail(p, "selector `%s` at column %zu takes no matcher; write `%s` alone",
-			    m[0], col(p, at), m[0]);
+	if (n == 0 && fp_resolve(&simple, p->text + at, wl, m) == 1)
+		return fp_fail(p, "selector `%s` at column %zu takes no matcher; write `%s` alone",
+			    m[0], fp_col(p, at), m[0]);
 	if (n == 0)
-		return fail_unknown(p, "selector", at, wl, &ns, "selectors");
+		return fp_fail_unknown(p, "selector", at, wl, &ns, "selectors");
 	if (n > 1)
-		return fail_ambiguous(p, "selector", at, wl, m, n);
+		return fp_fail_ambiguous(p, "selector", at, wl, m, n);
 	sel = m[0];
 
 	p->pos++; /* the '.' */
-	skip_ws(p);
+	fp_skip_ws(p);
 	m_at = p->pos;
-	ml = word_len(p, m_at);
+	ml = fp_word_len(p, m_at);
 	if (ml == 0) {
 		struct buf b = BUF_INIT;
 
-		join_names(&b, &ms);
-		fail(p, "expected a matcher at column %zu after `%s.`, found %s; matchers: %s",
-		     col(p, m_at), sel, describe(p, m_at, buf, sizeof(buf)), b.data);
+		fp_join_names(&b, &ms);
+		fp_fail(p, "expected a matcher at column %zu after `%s.`, found %s; matchers: %s",
+		     fp_col(p, m_at), sel, fp_describe(p, m_at, buf, sizeof(buf)), b.data);
 		buf_release(&b);
 		return NULL;
 	}
-	n = resolve(&ms, p->text + m_at, ml, m);
+	n = fp_resolve(&ms, p->text + m_at, ml, m);
 	if (n == 0)
-		return fail_unknown(p, "matcher", m_at, ml, &ms, "matchers");
+		return fp_fail_unknown(p, "matcher", m_at, ml, &ms, "matchers");
 	if (n > 1)
-		return fail_ambiguous(p, "matcher", m_at, ml, m, n);
+		return fp_fail_ambiguous(p, "matcher", m_at, ml, m, n);
 	p->pos += ml;
 
-	f = node(in_list(p->fl->list, sel) ? FK_MEMBER : FK_MATCH);
+	f = node(fp_in_list(p->fl->list, sel) ? FK_MEMBER : FK_MATCH);
 	f->name = sel;
 	for (size_t i = 0; filter_matcher_names[i]; i++)
 		if (filter_matcher_names[i] == m[0])
 			f->matcher = (enum filter_matcher)i;
-	f->also_simple = f->kind == FK_MATCH && in_list(p->fl->simple, sel);
+	f->also_simple = f->kind == FK_MATCH && fp_in_list(p->fl->simple, sel);
 	if (f->kind == FK_MEMBER && f->matcher != FM_CONTAINS) {
 		filter_free(f);
-		return fail(p, "matcher `%s` at column %zu does not apply to `%s`, a list: only "
+		return fp_fail(p, "matcher `%s` at column %zu does not apply to `%s`, a list: only "
 			       "`contains` (membership) does",
-			    m[0], col(p, m_at), sel);
+			    m[0], fp_col(p, m_at), sel);
 	}
-	skip_ws(p);
+	fp_skip_ws(p);
 	if (parse_argument(p, f, sel, at, &param_at) < 0 ||
 	    compile_argument(p, f, param_at) < 0) {
 		filter_free(f);
@@ -450,45 +199,45 @@ static struct filter *parse_compound(struct parser *p, size_t at, size_t wl)
 /* SIMPLE [ "(" ")" ], with p->pos after the word. */
 static struct filter *parse_simple_selector(struct parser *p, size_t at, size_t wl)
 {
-	struct names ns = simple_names(p->fl), cs = compound_names(p->fl);
-	struct names every = all_names(p->fl);
+	struct names ns = fp_simple_names(p->fl), cs = fp_compound_names(p->fl);
+	struct names every = fp_all_names(p->fl);
 	const char *m[MAX_MATCHES];
-	size_t n = resolve(&ns, p->text + at, wl, m), save;
+	size_t n = fp_resolve(&ns, p->text + at, wl, m), save;
 	struct filter *f;
 
 	if (n > 1)
-		return fail_ambiguous(p, "selector", at, wl, m, n);
-	if (n == 0 && resolve(&cs, p->text + at, wl, m) >= 1)
-		return fail(p, "selector `%.*s` at column %zu needs a matcher, as in "
+		return fp_fail_ambiguous(p, "selector", at, wl, m, n);
+	if (n == 0 && fp_resolve(&cs, p->text + at, wl, m) >= 1)
+		return fp_fail(p, "selector `%.*s` at column %zu needs a matcher, as in "
 			       "`%.*s.equals(foo)`",
-			    (int)wl, p->text + at, col(p, at), (int)wl, p->text + at);
+			    (int)wl, p->text + at, fp_col(p, at), (int)wl, p->text + at);
 	if (n == 0)
-		return fail_unknown(p, "selector", at, wl, &every, "selectors");
-	if (in_list(p->fl->simple, m[0]) && !in_list(builtin_true, m[0]) &&
-	    !in_list(builtin_false, m[0])) {
+		return fp_fail_unknown(p, "selector", at, wl, &every, "selectors");
+	if (fp_in_list(p->fl->simple, m[0]) && !fp_in_list(fp_builtin_true, m[0]) &&
+	    !fp_in_list(fp_builtin_false, m[0])) {
 		f = node(FK_SIMPLE);
 	} else {
 		f = node(FK_CONST);
-		f->value = in_list(builtin_true, m[0]);
+		f->value = fp_in_list(fp_builtin_true, m[0]);
 	}
 	f->name = m[0];
 
 	/* Optional "()", whitespace allowed inside. */
 	save = p->pos;
-	skip_ws(p);
+	fp_skip_ws(p);
 	if (p->text[p->pos] == '(') {
 		size_t open_at = p->pos;
 
 		p->pos++;
-		skip_ws(p);
+		fp_skip_ws(p);
 		if (p->text[p->pos] != ')') {
 			char buf[64];
 
 			filter_free(f);
-			return fail(p, "selector `%s` at column %zu takes no argument: expected `)` "
+			return fp_fail(p, "selector `%s` at column %zu takes no argument: expected `)` "
 				       "at column %zu after the `(` at column %zu, found %s",
-				    m[0], col(p, at), col(p, p->pos), col(p, open_at),
-				    describe(p, p->pos, buf, sizeof(buf)));
+				    m[0], fp_col(p, at), fp_col(p, p->pos), fp_col(p, open_at),
+				    fp_describe(p, p->pos, buf, sizeof(buf)));
 		}
 		p->pos++;
 	} else {
@@ -503,22 +252,22 @@ static struct filter *parse_primary(struct parser *p)
 	size_t at, wl;
 	char buf[64];
 
-	skip_ws(p);
+	fp_skip_ws(p);
 	at = p->pos;
 	if (p->text[at] == '(') {
 		struct filter *f;
 
 		if (++p->nest > FILTER_MAX_DEPTH)
-			return fail(p, "expression nested too deeply at column %zu (limit %d levels)",
-				    col(p, at), FILTER_MAX_DEPTH);
+			return fp_fail(p, "expression nested too deeply at column %zu (limit %d levels)",
+				    fp_col(p, at), FILTER_MAX_DEPTH);
 		p->pos++;
 		f = parse_or(p);
 		if (!f)
 			return NULL;
-		skip_ws(p);
+		fp_skip_ws(p);
 		if (p->text[p->pos] != ')') {
-			fail(p, "expected `)` at column %zu to close the `(` at column %zu, found %s",
-			     col(p, p->pos), col(p, at), describe(p, p->pos, buf, sizeof(buf)));
+			fp_fail(p, "expected `)` at column %zu to close the `(` at column %zu, found %s",
+			     fp_col(p, p->pos), fp_col(p, at), fp_describe(p, p->pos, buf, sizeof(buf)));
 			filter_free(f);
 			return NULL;
 		}
@@ -526,13 +275,13 @@ static struct filter *parse_primary(struct parser *p)
 		p->nest--;
 		return f;
 	}
-	wl = word_len(p, at);
+	wl = fp_word_len(p, at);
 	if (wl == 0)
-		return fail(p, "expected a selector, `!` or `(` at column %zu, found %s",
-			    col(p, at), describe(p, at, buf, sizeof(buf)));
-	if (word_then_dot(p, at)) {
+		return fp_fail(p, "expected a selector, `!` or `(` at column %zu, found %s",
+			    fp_col(p, at), fp_describe(p, at, buf, sizeof(buf)));
+	if (fp_word_then_dot(p, at)) {
 		p->pos += wl;
-		skip_ws(p);
+		fp_skip_ws(p);
 		return parse_compound(p, at, wl);
 	}
 	p->pos += wl;
@@ -545,19 +294,19 @@ static struct filter *parse_not(struct parser *p)
 	size_t at;
 	struct filter *inner;
 
-	skip_ws(p);
+	fp_skip_ws(p);
 	at = p->pos;
 	if (p->text[at] == '!' || p->text[at] == '~')
 		p->pos++;
-	else if (word_len(p, at) == 3 && memcmp(p->text + at, "not", 3) == 0 &&
-		 !word_then_dot(p, at))
+	else if (fp_word_len(p, at) == 3 && memcmp(p->text + at, "not", 3) == 0 &&
+		 !fp_word_then_dot(p, at))
 		p->pos += 3;
 	else
 		return parse_primary(p);
 
 	if (++p->nest > FILTER_MAX_DEPTH)
-		return fail(p, "expression nested too deeply at column %zu (limit %d levels)",
-			    col(p, at), FILTER_MAX_DEPTH);
+		return fp_fail(p, "expression nested too deeply at column %zu (limit %d levels)",
+			    fp_col(p, at), FILTER_MAX_DEPTH);
 	inner = parse_not(p);
 	p->nest--;
 	return inner ? node2(p, FK_NOT, inner, NULL, at) : NULL;
@@ -570,7 +319,7 @@ enum binop { OP_NONE, OP_ERROR, OP_OR, OP_AND, OP_DIFF };
 static enum binop peek_binop(struct parser *p, size_t *len)
 {
 	const char *s = p->text + p->pos, *m[MAX_MATCHES];
-	struct names ns = { { binop_words, NULL, NULL, NULL, NULL } };
+	struct names ns = { { fp_binop_words, NULL, NULL, NULL, NULL } };
 	size_t wl, n;
 	char buf[64];
 
@@ -590,21 +339,21 @@ static enum binop peek_binop(struct parser *p, size_t *len)
 	default:
 		break;
 	}
-	wl = word_len(p, p->pos);
+	wl = fp_word_len(p, p->pos);
 	if (wl == 0)
 		return OP_NONE;
-	n = resolve(&ns, s, wl, m);
+	n = fp_resolve(&ns, s, wl, m);
 	if (n != 1) {
-		const char *sug = suggest(&ns, s, wl);
+		const char *sug = fp_suggest(&ns, s, wl);
 
-		fail(p, "expected an operator (`&&`, `||`, `-`, `and`, `or`, `minus`), `)` or the "
+		fp_fail(p, "expected an operator (`&&`, `||`, `-`, `and`, `or`, `minus`), `)` or the "
 			"end of the filter at column %zu, found %s%s%s%s",
-		     col(p, p->pos), describe(p, p->pos, buf, sizeof(buf)),
+		     fp_col(p, p->pos), fp_describe(p, p->pos, buf, sizeof(buf)),
 		     sug ? " (did you mean `" : "", sug ? sug : "", sug ? "`?)" : "");
 		return OP_ERROR;
 	}
 	*len = wl;
-	return m[0] == binop_words[0] ? OP_AND : m[0] == binop_words[1] ? OP_OR : OP_DIFF;
+	return m[0] == fp_binop_words[0] ? OP_AND : m[0] == fp_binop_words[1] ? OP_OR : OP_DIFF;
 }
 
 /* and := not { (and-op | diff-op) not } */
@@ -616,7 +365,7 @@ static struct filter *parse_and(struct parser *p)
 		size_t len, at;
 		enum binop op;
 
-		skip_ws(p);
+		fp_skip_ws(p);
 		at = p->pos;
 		op = peek_binop(p, &len);
 		if (op == OP_ERROR) {
@@ -644,7 +393,7 @@ static struct filter *parse_or(struct parser *p)
 	while (left) {
 		size_t len, at;
 
-		skip_ws(p);
+		fp_skip_ws(p);
 		at = p->pos;
 		/* parse_and stopped here, so this is `|`, `or`, or no operator;
 		 * a bad word was already reported by parse_and. */
@@ -673,14 +422,14 @@ int filter_parse(const char *text, const struct filter_flavor *fl, struct filter
 	f = parse_or(&p);
 	if (!f)
 		return -1;
-	skip_ws(&p);
+	fp_skip_ws(&p);
 	if (text[p.pos] != '\0') {
 		if (text[p.pos] == ')')
-			fail(&p, "unmatched `)` at column %zu", col(&p, p.pos));
+			fp_fail(&p, "unmatched `)` at column %zu", fp_col(&p, p.pos));
 		else
-			fail(&p, "expected an operator (`&&`, `||`, `-`, `and`, `or`, `minus`) or "
+			fp_fail(&p, "expected an operator (`&&`, `||`, `-`, `and`, `or`, `minus`) or "
 				 "the end of the filter at column %zu, found %s",
-			     col(&p, p.pos), describe(&p, p.pos, buf, sizeof(buf)));
+			     fp_col(&p, p.pos), fp_describe(&p, p.pos, buf, sizeof(buf)));
 		filter_free(f);
 		return -1;
 	}

@@ -304,6 +304,8 @@ static void test_precedence(void **state)
 	check_eval(CARGO, "!all | all", &t, T);
 	check_eval(CARGO, "!(all | all)", &t, F);
 	check_canon(CARGO, "not all and none or all", "(!all && none) || all");
+	check_canon(CARGO, "p.eq(baz) & n.eq(foobar) | all",
+		    "(package.equals(baz) && name.equals(foobar)) || all");
 	check_canon(CARGO, "!(all & none)", "!(all && none)");
 	check_eval(CARGO, "~none & !none", &t, T);
 	check_eval(CARGO, "((((all))))", &t, T);
@@ -360,6 +362,8 @@ static void test_delimiters(void **state)
 	ERR(CARGO, "name.equals", "expected an argument", "column 12",
 	    "found the end of the filter");
 	ERR(CARGO, "name.equals foo", "expected an argument", "found `foo`");
+	ERR(CARGO, "name.equals _x_", "expected an argument", "found `_x_`");
+	ERR(CARGO, "name.equals_x_", "unknown matcher `equals_x_`");
 }
 
 /* ---- matchers ----------------------------------------------------------- */
