@@ -546,4 +546,5 @@ void msg_job_result_to(const Maelstrom__JobResult *jr, struct job_result *out)
 	out->err.len = jr->stderr.len;
 	out->err.truncated = jr->stderr_truncated;
 	out->duration_ns = jr->duration_ns;
+	out->worker = strdup_or_null(jr->worker);
 }
