@@ -47,8 +47,11 @@ LINK_LIBS := $(BUILD)/lib/librunners.a $(BUILD)/lib/libnet.a $(BUILD)/lib/libcon
 
 # Programs: name -> folder holding main.c (a program is built once its
 # main.c exists).
-ALL_PROGRAMS := maelstrom-run maelstrom-broker maelstrom-worker maelstrom-admin
+ALL_PROGRAMS := maelstrom-run maelstrom-broker maelstrom-worker maelstrom-admin \
+                cargo-maelstrom maelstrom-pytest
 maelstrom-run_DIR    := runners/run
+cargo-maelstrom_DIR  := runners/cargo
+maelstrom-pytest_DIR := runners/pytest
 maelstrom-broker_DIR := net/broker
 maelstrom-worker_DIR := net/worker
 maelstrom-admin_DIR  := runners/admin
