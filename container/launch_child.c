@@ -56,16 +56,25 @@ static int setup_stdio(const struct launch_child *c)
 
 /* Handlers were already reset by CLONE_CLEAR_SIGHAND; ignored signals stay
  * ignored across exec, so reset those too, then unblock everything (the
- * parent blocked all signals around the clone). */
+ * parent blocked all signals around the clone). The raw system call is used
+ * because glibc's sigaction refuses the signals it reserves for itself (32
+ * and 33), and a job must not inherit those ignored either. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
 static int reset_signals(void)
 {
-	struct sigaction dfl;
+	struct kernel_sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
+	dfl.handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		(void)sigaction(sig, &dfl, NULL);   /* EINVAL for libc-reserved ones */
+		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	}
 	sigset_t none;
 	sigemptyset(&none);
