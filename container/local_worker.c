@@ -59,7 +59,7 @@ struct lw_job {
 	size_t pending_layers;
 	uint64_t exec_id;
 	struct job_result result; /* LWJ_FINISHING */
-	struct lw_job *next;
+	struct lw_job *prev, *next; /* in w->jobs, submission order */
 };
 
 struct local_worker {
@@ -67,7 +67,7 @@ struct local_worker {
 	struct store *store;
 	struct executor *ex;
 	struct layer_entry *layers;
-	struct lw_job *jobs;
+	struct lw_job *jobs, *jobs_tail;
 	uint64_t next_id;
 	unsigned slots;
 };
@@ -90,12 +90,15 @@ static void job_free(struct lw_job *j)
 
 static void job_unlink(struct local_worker *w, struct lw_job *j)
 {
-	for (struct lw_job **p = &w->jobs; *p; p = &(*p)->next) {
-		if (*p == j) {
-			*p = j->next;
-			return;
-		}
-	}
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		w->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		w->jobs_tail = j->prev;
+	j->prev = j->next = NULL;
 }
 
 static struct lw_job *job_find(struct local_worker *w, uint64_t id)
@@ -342,7 +345,7 @@ void local_worker_free(struct local_worker *w)
 	executor_free(w->ex);
 	while (w->jobs) {
 		struct lw_job *j = w->jobs;
-		w->jobs = j->next;
+		job_unlink(w, j);
 		job_unpin_layers(j);
 		job_free(j);
 	}
@@ -398,8 +401,14 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 	j->timeout_s = job->timeout_s;
 	j->bind_base_dir = job->bind_base_dir ? strdup(job->bind_base_dir) : NULL;
 	j->state = LWJ_WAITING_LAYERS;
-	j->next = w->jobs;
-	w->jobs = j;
+	/* Appended, so jobs waiting on the same layer start in submission
+	 * order. */
+	j->prev = w->jobs_tail;
+	if (w->jobs_tail)
+		w->jobs_tail->next = j;
+	else
+		w->jobs = j;
+	w->jobs_tail = j;
 
 	for (size_t i = 0; i < j->n_layers; i++)
 		store_pin(w->store, &j->layers[i]);

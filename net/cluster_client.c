@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/table.h"
 #include "net/artifact_xfer.h"
 #include "net/conn.h"
 #include "net/msg.h"
@@ -23,7 +24,6 @@ struct cc_job {
 	uint64_t id;
 	executor_done_cb *cb;
 	void *arg;
-	struct cc_job *next;
 };
 
 struct cluster_client {
@@ -34,7 +34,7 @@ struct cluster_client {
 	enum session_state state;
 	char *close_reason;
 	struct artifact_uploader *uploader;
-	struct cc_job *jobs;
+	struct table jobs;        /* id -> struct cc_job, outstanding */
 	uint64_t next_id;
 	cluster_status_cb *status_cb;
 	void *status_arg;
@@ -44,14 +44,7 @@ struct cluster_client {
 
 static struct cc_job *job_take(struct cluster_client *cc, uint64_t id)
 {
-	for (struct cc_job **p = &cc->jobs; *p; p = &(*p)->next) {
-		if ((*p)->id == id) {
-			struct cc_job *j = *p;
-			*p = j->next;
-			return j;
-		}
-	}
-	return NULL;
+	return table_del(&cc->jobs, table_key_u64(id));
 }
 
 static void job_deliver(struct cc_job *j, struct job_result *res)
@@ -81,11 +74,20 @@ static void fail_all(void *arg)
 	if (asprintf(&msg, "lost the broker %s: %s; rerun when it is reachable", cc->address,
 		     cc->close_reason ? cc->close_reason : "connection closed") < 0)
 		abort();
-	while (cc->jobs) {
-		struct cc_job *j = cc->jobs;
-		cc->jobs = j->next;
-		job_fail(j, msg);
-	}
+	/* Collect first: a callback may submit again (and fail at once). */
+	size_t n = table_count(&cc->jobs), pos = 0, i = 0;
+	struct cc_job **all = calloc(n ? n : 1, sizeof(*all));
+	if (!all)
+		abort();
+	struct table_key key;
+	struct cc_job *j;
+	while (i < n && (j = table_next(&cc->jobs, &pos, &key)))
+		all[i++] = j;
+	for (size_t k = 0; k < i; k++)
+		table_del(&cc->jobs, table_key_u64(all[k]->id));
+	for (size_t k = 0; k < i; k++)
+		job_fail(all[k], msg);
+	free(all);
 	free(msg);
 }
 
@@ -204,7 +206,7 @@ static void on_close(struct conn *c, const char *reason, void *arg)
 	cc->state = SESSION_CLOSED;
 	if (!cc->close_reason)
 		cc->close_reason = strdup(reason);
-	if (cc->jobs)
+	if (table_count(&cc->jobs))
 		log_error("lost the broker %s: %s", cc->address, cc->close_reason);
 	reactor_defer(cc->r, fail_all, cc);
 }
@@ -226,8 +228,10 @@ int cluster_client_new(struct cluster_client **out, struct reactor *r, const cha
 	cc->store = store;
 	cc->address = strdup(address);
 	cc->next_id = 1;
+	table_init(&cc->jobs);
 	cc->conn = conn_connect(r, address, &session_ops, cc, err);
 	if (!cc->conn) {
+		table_release(&cc->jobs);
 		free(cc->address);
 		free(cc);
 		return err_wrap(err, "broker");
@@ -260,11 +264,12 @@ void cluster_client_free(struct cluster_client *cc)
 		conn_close(c, false, "client finished");
 	}
 	artifact_uploader_free(cc->uploader);
-	while (cc->jobs) {
-		struct cc_job *j = cc->jobs;
-		cc->jobs = j->next;
+	size_t pos = 0;
+	struct table_key key;
+	struct cc_job *j;
+	while ((j = table_next(&cc->jobs, &pos, &key)))
 		free(j);
-	}
+	table_release(&cc->jobs);
 	free(cc->close_reason);
 	free(cc->address);
 	free(cc);
@@ -285,8 +290,7 @@ uint64_t cluster_client_submit(struct cluster_client *cc, const struct worker_jo
 	j->id = cc->next_id++;
 	j->cb = cb;
 	j->arg = arg;
-	j->next = cc->jobs;
-	cc->jobs = j;
+	table_put(&cc->jobs, table_key_u64(j->id), j);
 	if (cc->state == SESSION_CLOSED) {
 		reactor_defer(cc->r, fail_all, cc);
 		return j->id;

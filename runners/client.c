@@ -53,7 +53,7 @@ struct cjob {
 	executor_done_cb *cb;
 	void *arg;
 	struct job_result result;  /* CJOB_FINISHING */
-	struct cjob *next;
+	struct cjob *prev, *next;  /* in c->jobs, submission order */
 };
 
 struct client {
@@ -64,7 +64,7 @@ struct client {
 	struct cluster_client *cluster;
 	char *project_dir;
 	struct build *builds;
-	struct cjob *jobs;
+	struct cjob *jobs, *jobs_tail;
 	uint64_t next_id;
 	unsigned outstanding;
 };
@@ -82,12 +82,15 @@ static void cjob_free(struct cjob *j)
 
 static void cjob_unlink(struct client *c, struct cjob *j)
 {
-	for (struct cjob **p = &c->jobs; *p; p = &(*p)->next) {
-		if (*p == j) {
-			*p = j->next;
-			return;
-		}
-	}
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		c->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		c->jobs_tail = j->prev;
+	j->prev = j->next = NULL;
 }
 
 static void cjob_deliver(void *arg)
@@ -341,7 +344,7 @@ void client_free(struct client *c)
 		return;
 	while (c->jobs) {
 		struct cjob *j = c->jobs;
-		c->jobs = j->next;
+		cjob_unlink(c, j);
 		if (j->state == CJOB_RUNNING && !j->on_cluster)
 			local_worker_cancel(c->worker, j->worker_id);
 		cjob_free(j);
@@ -372,8 +375,14 @@ uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb
 	j->cb = cb;
 	j->arg = arg;
 	j->state = CJOB_BUILDING;
-	j->next = c->jobs;
-	c->jobs = j;
+	/* Appended, so jobs waiting on the same layer start in the order they
+	 * were submitted. */
+	j->prev = c->jobs_tail;
+	if (c->jobs_tail)
+		c->jobs_tail->next = j;
+	else
+		c->jobs = j;
+	c->jobs_tail = j;
 	c->outstanding++;
 
 	struct err *err = NULL;

@@ -33,7 +33,7 @@
 #include "core/reactor.h"
 #include "net/broker/broker.h"
 #include "net/broker/sched.h"
-#include "net/broker/table.h"
+#include "core/table.h"
 #include "net/artifact_xfer.h"
 #include "net/conn.h"
 #include "net/msg.h"

@@ -186,7 +186,7 @@ static void want_free(struct want *w)
  * client was asked already. Returns true when j was not listed yet. */
 static bool want_add(struct broker *b, const struct digest *d, struct bjob *j)
 {
-	struct table_key key = table_key_digest(d);
+	struct table_key key = table_key_bytes16(d->bytes);
 	struct want *w = table_get(&b->wants, key);
 	if (!w) {
 		w = calloc(1, sizeof(*w));
@@ -237,7 +237,7 @@ static void want_reask(struct broker *b, struct want *w)
 	}
 	w->n_jobs = keep;
 	if (keep == 0) {
-		table_del(&b->wants, table_key_digest(&w->digest));
+		table_del(&b->wants, table_key_bytes16(w->digest.bytes));
 		want_free(w);
 	}
 }
@@ -245,7 +245,7 @@ static void want_reask(struct broker *b, struct want *w)
 void broker_artifact_arrived(struct broker *b, const struct digest *d, uint64_t size)
 {
 	b->artifacts_received_bytes += size;
-	struct want *w = table_del(&b->wants, table_key_digest(d));
+	struct want *w = table_del(&b->wants, table_key_bytes16(d->bytes));
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n_jobs; i++) {

@@ -187,7 +187,7 @@ void sched_worker_remove(struct sched *s, struct sched_worker *w)
 
 bool sched_worker_has_layer(const struct sched_worker *w, const struct digest *d)
 {
-	return table_get(&w->layers, table_key_digest(d)) != NULL;
+	return table_get(&w->layers, table_key_bytes16(d->bytes)) != NULL;
 }
 
 static unsigned layers_held(const struct sched_worker *w, const struct sched_job *j)
@@ -221,7 +221,7 @@ static void remember_layers(struct sched_worker *w, const struct sched_job *j)
 	if (table_count(&w->layers) + j->n_layers > SCHED_LAYER_SET_MAX)
 		table_release(&w->layers);
 	for (size_t i = 0; i < j->n_layers; i++)
-		table_put(&w->layers, table_key_digest(&j->layers[i]), TABLE_PRESENT);
+		table_put(&w->layers, table_key_bytes16(j->layers[i].bytes), TABLE_PRESENT);
 }
 
 struct sched_job *sched_next(struct sched *s, struct sched_worker **worker)

@@ -47,7 +47,7 @@
 #include <stdint.h>
 
 #include "artifacts/digest.h"
-#include "net/broker/table.h"
+#include "core/table.h"
 
 #define SCHED_NOT_QUEUED UINT32_MAX
 #define SCHED_LAYER_SET_MAX 65536

@@ -51,6 +51,7 @@ t_cluster_worker_killed_loses_no_job() {
 	# More than 2 running at 2 slots a worker: both workers hold jobs.
 	cluster_wait_status '[.workers[].running] | add > 2' true || { cluster_run_wait 1; return 1; }
 	kill -KILL "${CL_PID[worker1]}"
+	wait "${CL_PID[worker1]}" 2>/dev/null
 	cluster_run_wait 60
 	expect_eq "exit" 0 "$CODE" || { echo "$ERR" | tail -5; return 1; }
 	for i in $(seq 1 24); do

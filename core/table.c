@@ -1,5 +1,5 @@
 /* table: open addressing, linear probing, backward-shift deletion. */
-#include "net/broker/table.h"
+#include "core/table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +9,11 @@ struct table_key table_key_u64(uint64_t id)
 	return (struct table_key){id, 0};
 }
 
-struct table_key table_key_digest(const struct digest *d)
+struct table_key table_key_bytes16(const void *bytes)
 {
 	struct table_key k;
-	memcpy(&k.a, d->bytes, 8);
-	memcpy(&k.b, d->bytes + 8, 8);
+	memcpy(&k.a, bytes, 8);
+	memcpy(&k.b, (const char *)bytes + 8, 8);
 	return k;
 }
 

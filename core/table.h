@@ -13,14 +13,13 @@
  * non-NULL marker such as TABLE_PRESENT. The table owns only its slot array,
  * never the values. Allocation failure aborts (out of memory).
  */
-#ifndef NET_BROKER_TABLE_H
-#define NET_BROKER_TABLE_H
+#ifndef CORE_TABLE_H
+#define CORE_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "artifacts/digest.h"
 
 struct table_key {
 	uint64_t a, b;
@@ -42,7 +41,8 @@ struct table {
 
 /* Keys from an id and from a digest. */
 struct table_key table_key_u64(uint64_t id);
-struct table_key table_key_digest(const struct digest *d);
+/* A key from 16 bytes, e.g. an artifact digest. */
+struct table_key table_key_bytes16(const void *bytes);
 
 /* An empty table (no allocation until the first put). */
 void table_init(struct table *t);
