@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "core/cleanup.h"
+#include "core/hex.h"
 
 struct digest_state {
 	XXH3_state_t *xxh;
@@ -31,27 +32,16 @@ void digest_to_hex(const struct digest *d, char out[DIGEST_HEX_LEN + 1])
 	out[DIGEST_HEX_LEN] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int digest_from_hex(const char *hex, struct digest *out)
 {
 	struct digest d;
 	if (!hex)
 		return -1;
 	for (size_t i = 0; i < sizeof(d.bytes); i++) {
-		int hi = hex_value(hex[2 * i]);
+		int hi = hex_digit_value(hex[2 * i]);
 		if (hi < 0)
 			return -1;
-		int lo = hex_value(hex[2 * i + 1]);
+		int lo = hex_digit_value(hex[2 * i + 1]);
 		if (lo < 0)
 			return -1;
 		d.bytes[i] = (uint8_t)(hi << 4 | lo);

@@ -17,6 +17,7 @@
 #include "core/cleanup.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 
 #define LAYER_CACHE_MAGIC "maelstrom-layer-cache 1"
 #define LAYER_CACHE_MAX 65536
@@ -58,19 +59,6 @@ const char *layer_kind_name(enum layer_kind kind)
 		return "shared-library-dependencies";
 	}
 	return "unknown";
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		abort();
-	return s;
 }
 
 int layer_builder_new(struct layer_builder **out, struct store *store, const char *project_dir,

@@ -12,18 +12,9 @@
 #include "artifacts/pathcache.h"
 #include "core/cleanup.h"
 #include "core/err.h"
+#include "core/xalloc.h"
 
 #define COPY_BUF (256u << 10)
-
-static char *xstrdup_or_null(const char *s)
-{
-	if (!s)
-		return NULL;
-	char *r = strdup(s);
-	if (!r)
-		abort();
-	return r;
-}
 
 struct layer_entry *entry_list_add(struct entry_list *l, const char *name, enum entry_type type,
 				   const char *source, const char *target)

@@ -14,25 +14,13 @@
 #include "core/cleanup.h"
 #include "core/err.h"
 #include "core/glob.h"
+#include "core/xalloc.h"
 
 struct walk {
 	const struct prefix_options *prefix;
 	const char *project_dir;
 	struct entry_list *out;
 };
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		abort();
-	return s;
-}
 
 /* "<path>: <strerror>; fix the path in the job spec", keeping errnum. */
 static int path_error(struct err **err, int errnum, const char *path)

@@ -14,6 +14,7 @@
 #include "artifacts/ldd_elf.h"
 #include "core/cleanup.h"
 #include "core/err.h"
+#include "core/xalloc.h"
 
 #define LD_CACHE_PATH "/etc/ld.so.cache"
 #define NO_LOADER SIZE_MAX
@@ -41,27 +42,6 @@ struct closure {
 	size_t n, cap;
 	struct ld_cache *cache;
 };
-
-static char *xstrdup(const char *s)
-{
-	char *r = strdup(s);
-	if (!r)
-		abort();
-	return r;
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		abort();
-	return s;
-}
 
 static void obj_add_name(struct obj *o, const char *name)
 {

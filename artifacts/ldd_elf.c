@@ -12,6 +12,7 @@
 
 #include "core/cleanup.h"
 #include "core/err.h"
+#include "core/xalloc.h"
 
 /* Upper bounds on what we read, far above real files. */
 #define MAX_PHNUM 4096
@@ -27,14 +28,6 @@ struct elf_file {
 	Elf64_Phdr *phdrs;
 	size_t phnum;
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* Reads exactly len bytes at off, or fails with a message. */
 static int read_at(const struct elf_file *f, void *buf, uint64_t len, uint64_t off,

@@ -10,6 +10,10 @@
 #   cargo test       cargo test --offline --workspace -q -- --test-threads=JOBS
 #   bare             every test as its own process, `<bin> --exact <name>`,
 #                    JOBS at once (xargs -P JOBS)
+#   cargo no-run     cargo test --offline --workspace --no-run: cargo's
+#                    freshness check alone, a fixed cost every cargo-maelstrom
+#                    run pays (with `cargo metadata`) and bare does not;
+#                    reference only
 # Each case gets one untimed warm-up run first (for cargo-maelstrom: its
 # layer cache and listing state are filled, as on a developer's machine
 # after the first run). Ratios printed with their targets (cargo-maelstrom
@@ -97,8 +101,9 @@ for w in "${workspaces[@]}"; do
 done
 
 # --- measuring -------------------------------------------------------------------
-cases=(cm cargo bare)
-declare -A label=([cm]="cargo-maelstrom" [cargo]="cargo test" [bare]="bare per-test")
+cases=(cm cargo bare norun)
+declare -A label=([cm]="cargo-maelstrom" [cargo]="cargo test" [bare]="bare per-test"
+	[norun]="cargo no-run")
 declare -A state results note # key: case/workspace
 
 # run_case CASE WS: one run; its wall seconds in $secs, or note[] and 1.
@@ -116,6 +121,7 @@ run_case() {
 		cmd=(cargo test --offline --workspace -q -- --test-threads="$jobs" ${skip_cargo[$w]})
 		;;
 	bare) cmd=(xargs -P "$jobs" -L 1 -a "$d.cmds" env) ;;
+	norun) cmd=(cargo test --offline --workspace --no-run -q) ;;
 	esac
 	start=$EPOCHREALTIME
 	(cd "$d" && timeout "$limit" "${cmd[@]}") >"$log" 2>&1 </dev/null

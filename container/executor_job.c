@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "container/launch.h"
+#include "core/list.h"
 #include "core/log.h"
 
 /* After PID 1 was reaped, how long a pipe may stay open before the job is
@@ -28,27 +29,13 @@ static void job_advance(struct job *j);
 
 void job_list_push(struct job_list *l, struct job *j)
 {
-	j->next = NULL;
-	j->prev = l->tail;
-	if (l->tail)
-		l->tail->next = j;
-	else
-		l->head = j;
-	l->tail = j;
+	DLIST_APPEND(l->head, l->tail, j);
 	l->n++;
 }
 
 void job_list_remove(struct job_list *l, struct job *j)
 {
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		l->head = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	else
-		l->tail = j->prev;
-	j->prev = j->next = NULL;
+	DLIST_UNLINK(l->head, l->tail, j);
 	l->n--;
 }
 

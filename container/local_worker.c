@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/offload.h"
 #include "core/strv.h"
@@ -90,15 +91,7 @@ static void job_free(struct lw_job *j)
 
 static void job_unlink(struct local_worker *w, struct lw_job *j)
 {
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		w->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	else
-		w->jobs_tail = j->prev;
-	j->prev = j->next = NULL;
+	DLIST_UNLINK(w->jobs, w->jobs_tail, j);
 }
 
 static struct lw_job *job_find(struct local_worker *w, uint64_t id)
@@ -403,12 +396,7 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 	j->state = LWJ_WAITING_LAYERS;
 	/* Appended, so jobs waiting on the same layer start in submission
 	 * order. */
-	j->prev = w->jobs_tail;
-	if (w->jobs_tail)
-		w->jobs_tail->next = j;
-	else
-		w->jobs = j;
-	w->jobs_tail = j;
+	DLIST_APPEND(w->jobs, w->jobs_tail, j);
 
 	for (size_t i = 0; i < j->n_layers; i++)
 		store_pin(w->store, &j->layers[i]);

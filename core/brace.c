@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/xalloc.h"
 
 /* A growable list of heap strings (the partial results). */
 struct strlist {
@@ -24,22 +25,6 @@ struct expander {
 	size_t *close;   /* close[i]: index of the `}` pairing the `{` at i */
 	struct err **err;
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort(); /* out of memory */
-	return q;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-	if (!d)
-		abort();
-	return d;
-}
 
 static void strlist_push(struct strlist *l, char *s)
 {

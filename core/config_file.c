@@ -12,6 +12,8 @@
 
 #include "core/cleanup.h"
 #include "core/config_internal.h"
+#include "core/hex.h"
+#include "core/utf8.h"
 
 /* A config file larger than this is surely not one. */
 #define MAX_FILE_SIZE (1024 * 1024)
@@ -177,27 +179,6 @@ static char *read_line(char *str, int num, void *stream)
 
 /* ---- values -------------------------------------------------------- */
 
-static void put_utf8(char **o, unsigned long cp)
-{
-	unsigned char *u = (unsigned char *)*o;
-	if (cp < 0x80) {
-		*u++ = (unsigned char)cp;
-	} else if (cp < 0x800) {
-		*u++ = (unsigned char)(0xC0 | (cp >> 6));
-		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		*u++ = (unsigned char)(0xE0 | (cp >> 12));
-		*u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
-	} else {
-		*u++ = (unsigned char)(0xF0 | (cp >> 18));
-		*u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		*u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		*u++ = (unsigned char)(0x80 | (cp & 0x3F));
-	}
-	*o = (char *)u;
-}
-
 /* Parses a quoted string at *pp (at the opening quote) into a new heap
  * string, leaving *pp after the closing quote. Errors are bare messages. */
 static int parse_string(const char **pp, char **out, struct err **err)
@@ -232,17 +213,14 @@ static int parse_string(const char **pp, char **out, struct err **err)
 			int digits = *p == 'u' ? 4 : 8;
 			unsigned long cp = 0;
 			for (int i = 1; i <= digits; i++) {
-				char h = p[i];
-				int v = h >= '0' && h <= '9' ? h - '0'
-					: h >= 'a' && h <= 'f' ? h - 'a' + 10
-					: h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+				int v = hex_digit_value(p[i]);
 				if (v < 0)
 					return err_set(err, 0, "`\\%c` needs %d hex digits", *p, digits);
 				cp = cp * 16 + (unsigned long)v;
 			}
 			if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
 				return err_set(err, 0, "`\\%.*s` is not a valid character", digits + 1, p);
-			put_utf8(&o, cp);
+			o += utf8_encode((uint32_t)cp, o);
 			p += digits;
 			break;
 		}

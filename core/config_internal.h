@@ -24,6 +24,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/xalloc.h"
 
 /* The built-in options, stored in this order after the program's own
  * (config.c holds their table). */
@@ -39,28 +40,7 @@ static inline bool is_cli_only(const struct config_value *v)
 	return v->opt->flags & CONFIG_CLI_ONLY;
 }
 
-/* ---- allocation ------------------------------------------------------ */
-
-static inline char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-__attribute__((format(printf, 1, 2)))
-static inline char *xasprintf(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	return s;
-}
+/* ---- allocation (xstrdup, xasprintf: core/xalloc.h) ------------------- */
 
 /* Appends a copy of s to the NULL-terminated vector *v of *n strings
  * (*v may start NULL). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/xalloc.h"
 
 struct kv {
 	char *name;
@@ -37,22 +38,6 @@ struct expand_ctx {
 	const char *value;   /* that value, for columns */
 	struct err **err;
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort(); /* out of memory */
-	return q;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-	if (!d)
-		abort();
-	return d;
-}
 
 static void buf_add(struct buf *b, const char *s, size_t n)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/xalloc.h"
 
 #define MAX_GROUP_DEPTH 32
 #define INVALID_BASE 0x110000u /* invalid byte b reads as INVALID_BASE + b */
@@ -78,14 +79,6 @@ struct glob {
 	size_t n_states, cap_states;
 	uint32_t start;
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort(); /* out of memory */
-	return q;
-}
 
 /* Reads one code point at *p and advances past it. */
 static uint32_t next_cp(const char **p)

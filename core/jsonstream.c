@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 /* Where the scanner is, between bytes. */
 enum js_state {
 	JS_BETWEEN, /* outside any value: skipping whitespace */
@@ -35,14 +37,6 @@ struct jsonstream {
 	struct json_pos start; /* where the current value started */
 	size_t count, errors;
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p)
-		abort(); /* out of memory */
-	return p;
-}
 
 struct jsonstream *jsonstream_new(const char *noun, jsonstream_value_fn on_value,
 				  jsonstream_error_fn on_error, void *arg)

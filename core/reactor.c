@@ -25,6 +25,7 @@
 
 #include "core/cleanup.h"
 #include "core/heap.h"
+#include "core/list.h"
 #include "core/log.h"
 
 #define MAX_EVENTS 64
@@ -424,10 +425,7 @@ struct io_uring_sqe *reactor_uring_sqe(struct reactor *r, reactor_uring_cb *cb,
 		abort(); /* out of memory */
 	op->cb = cb;
 	op->arg = arg;
-	op->next = r->ops;
-	if (r->ops)
-		r->ops->prev = op;
-	r->ops = op;
+	DLIST_PUSH(r->ops, op);
 	io_uring_prep_nop(sqe); /* harmless if the caller never prepares it */
 	io_uring_sqe_set_data(sqe, op);
 	r->inflight++;
@@ -458,12 +456,7 @@ static void uring_drain(struct reactor *r)
 		if (!op)
 			continue;
 		if (!more) {
-			if (op->prev)
-				op->prev->next = op->next;
-			else
-				r->ops = op->next;
-			if (op->next)
-				op->next->prev = op->prev;
+			DLIST_REMOVE(r->ops, op);
 			r->inflight--;
 		}
 		op->cb(r, res, op->arg);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "core/cleanup.h"
+#include "core/suggest.h"
 
 /* ---- names of the format ---------------------------------------------------- */
 
@@ -112,50 +113,6 @@ int spec_reader_missing(struct spec_reader *r, const char *key, const char *why)
 	return err_set(r->err, 0, "missing field `%s`: %s", r->path, why);
 }
 
-/* Optimal-string-alignment distance (edits and swaps of neighbours). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 63 || lb > 63)
-		return SIZE_MAX;
-	size_t d[64][64];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
-/* The name in names closest to word, when it is close enough to be a typo. */
-const char *spec_json_closest(const char *word, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(word, names[i]);
-		size_t len = strlen(names[i]);
-		size_t limit = len >= 8 ? 3 : len >= 5 ? 2 : 1;
-		if (d <= limit && d < best_d) {
-			best = names[i];
-			best_d = d;
-		}
-	}
-	return best;
-}
-
 /* "`a`, `b` or `c`", heap-allocated. */
 char *spec_json_join_names(const char *const *names, size_t n)
 {
@@ -184,7 +141,7 @@ int spec_reader_unknown_field(struct spec_reader *r, const char *key, const char
 			      size_t n)
 {
 	spec_reader_push_key(r, key);
-	const char *guess = spec_json_closest(key, known, n);
+	const char *guess = suggest_closest(key, known, n, SUGGEST_MAX_LEN);
 	if (guess)
 		return err_set(r->err, 0, "unknown field `%s` (did you mean `%s`?)", r->path, guess);
 	_cleanup_free_ char *list = spec_json_join_names(known, n);
@@ -259,7 +216,7 @@ int spec_reader_choice(struct spec_reader *r, const json_t *v, const char *what,
 		*out = (size_t)i;
 		return 0;
 	}
-	const char *guess = spec_json_closest(s, names, n);
+	const char *guess = suggest_closest(s, names, n, SUGGEST_MAX_LEN);
 	if (guess)
 		return spec_reader_bad(r, "unknown %s `%s` (did you mean `%s`?)", what, s, guess);
 	_cleanup_free_ char *list = spec_json_join_names(names, n);

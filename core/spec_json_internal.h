@@ -29,6 +29,7 @@
 
 #include "core/err.h"
 #include "core/spec.h"
+#include "core/xalloc.h"
 
 struct spec_reader {
 	char path[512];   /* the field being read, e.g. "mounts[0].type" */
@@ -43,24 +44,6 @@ extern const char *const spec_json_mount_types[MOUNT_TMP + 1];
 extern const char *const spec_json_network_names[NETWORK_LOCAL + 1];
 /* An image's `use` parts, in the order of struct image_spec's flags. */
 extern const char *const spec_json_image_uses[3];
-
-/* ---- allocation (abort when out of memory) ------------------------------ */
-
-static inline void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		abort(); /* out of memory */
-	return p;
-}
-
-static inline char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 /* ---- field paths and messages ------------------------------------------ */
 
@@ -82,11 +65,8 @@ int spec_reader_wrong_type(struct spec_reader *r, const json_t *v, const char *w
 /* "missing field `<path>.<key>`: <why>" (why says what to do). */
 int spec_reader_missing(struct spec_reader *r, const char *key, const char *why);
 
-/* ---- names and suggestions ------------------------------------------------- */
+/* ---- names (suggestions: core/suggest.h) ------------------------------------ */
 
-/* The name in names closest to word, when it is close enough to be a
- * typo; otherwise NULL. */
-const char *spec_json_closest(const char *word, const char *const *names, size_t n);
 /* "`a`, `b` or `c`", heap-allocated (caller frees). */
 char *spec_json_join_names(const char *const *names, size_t n);
 /* The index of word in names, or -1. */

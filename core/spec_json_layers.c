@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/glob.h"
 #include "core/spec_json_internal.h"
+#include "core/suggest.h"
 
 static const char *const prefix_keys[] = {
 	"follow_symlinks", "canonicalize", "strip_prefix", "prepend_prefix",
@@ -117,7 +118,7 @@ static int layer_kind(struct spec_reader *r, const json_t *obj, enum layer_kind 
 		return 0;
 	json_object_foreach((json_t *)obj, key, v) {
 		if (spec_json_index_of(key, prefix_keys, ARRAY_SIZE(prefix_keys)) < 0 &&
-		    spec_json_closest(key, kinds, n_kinds))
+		    suggest_closest(key, kinds, n_kinds, SUGGEST_MAX_LEN))
 			return spec_reader_unknown_field(r, key, kinds, n_kinds);
 	}
 	_cleanup_free_ char *list = spec_json_join_names(kinds, n_kinds);

@@ -3,13 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
+#include "core/xalloc.h"
 
 size_t strv_len(const char *const *v)
 {

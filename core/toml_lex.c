@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hex.h"
+#include "core/utf8.h"
 
 void tlex_init(struct tlex *l, const char *text, size_t len, const char *filename,
 	       struct err **err)
@@ -85,18 +87,6 @@ int tlex_error(struct tlex *l, const char *fmt, ...)
 	return -1;
 }
 
-/* Length of the UTF-8 sequence whose lead byte is c (text already checked). */
-static size_t utf8_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c < 0xE0)
-		return 2;
-	if (c < 0xF0)
-		return 3;
-	return 4;
-}
-
 const char *tlex_describe(const struct tlex *l, char *buf)
 {
 	int c = tlex_peek(l);
@@ -104,7 +94,7 @@ const char *tlex_describe(const struct tlex *l, char *buf)
 		return "end of file";
 	if (tlex_at_newline(l))
 		return "end of line";
-	size_t n = utf8_len((unsigned char)c);
+	size_t n = utf8_seq_len((unsigned char)c);
 	if (n > (size_t)(l->end - l->p))
 		n = (size_t)(l->end - l->p);
 	buf[0] = '`';
@@ -112,37 +102,6 @@ const char *tlex_describe(const struct tlex *l, char *buf)
 	buf[n + 1] = '`';
 	buf[n + 2] = '\0';
 	return buf;
-}
-
-/* Number of bytes of a valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_valid(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF;  /* range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;  /* no overlong forms */
-		else if (c == 0xED)
-			hi = 0x9F;  /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;  /* nothing past U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
 }
 
 int tlex_check_text(struct tlex *l)
@@ -172,7 +131,7 @@ int tlex_check_text(struct tlex *l)
 					     "(in a basic string, write it as \\u%04X)", c, c);
 		size_t n = 1;
 		if (c >= 0x80) {
-			n = utf8_valid(p, (size_t)(end - p));
+			n = utf8_valid_len(p, (size_t)(end - p));
 			if (n == 0)
 				return tlex_error_at(l, line, col,
 						     "invalid UTF-8 (byte 0x%02X); save the file as UTF-8",
@@ -335,43 +294,6 @@ char *tkey_render(const struct tkey *k, size_t n)
 
 /* ---- strings ---- */
 
-static void put_utf8(struct buf *b, unsigned long cp)
-{
-	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xC0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xE0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		s[0] = (char)(0xF0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		s[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	buf_append(b, s, n);
-}
-
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int unterminated(struct tlex *l, unsigned line, unsigned col, int quote, bool multi)
 {
 	if (multi)
@@ -387,7 +309,7 @@ static int unicode_escape(struct tlex *l, struct buf *out, unsigned line, unsign
 {
 	unsigned long cp = 0;
 	for (size_t i = 0; i < digits; i++) {
-		int v = hex_value(tlex_peek_at(l, 2 + i));
+		int v = hex_digit_value(tlex_peek_at(l, 2 + i));
 		if (v < 0)
 			return tlex_error_at(l, line, col, "invalid escape `\\%c`: expected %zu hex "
 					     "digits after it, as in \\%c%s", letter, digits, letter,
@@ -398,7 +320,8 @@ static int unicode_escape(struct tlex *l, struct buf *out, unsigned line, unsign
 		return tlex_error_at(l, line, col, "escape `\\%c%.*s` is not a Unicode scalar value; "
 				     "use a code point up to 10FFFF outside D800-DFFF", letter,
 				     (int)digits, l->p + 2);
-	put_utf8(out, cp);
+	char enc[UTF8_MAX];
+	buf_append(out, enc, utf8_encode((uint32_t)cp, enc));
 	tlex_adv(l, 2 + digits);
 	return 0;
 }
@@ -447,7 +370,7 @@ static int escape(struct tlex *l, struct buf *out, bool multi, unsigned sline, u
 	}
 	if (!multi && (c == '\n' || c == '\r'))
 		return unterminated(l, sline, scol, '"', false);
-	int n = (int)utf8_len((unsigned char)c);
+	int n = (int)utf8_seq_len((unsigned char)c);
 	return tlex_error_at(l, line, col, "invalid escape `\\%.*s`; valid escapes are \\b \\t \\n "
 			     "\\f \\r \\\" \\\\ \\uXXXX and \\UXXXXXXXX (write \\\\ for a backslash)",
 			     n, l->p + 1);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "net/addr.h"
 #include "net/artifact_xfer_internal.h"
@@ -91,15 +92,7 @@ static struct fetch_req *req_find(struct artifact_fetcher *f, const struct diges
 
 static void req_unlink(struct artifact_fetcher *f, struct fetch_req *q)
 {
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		f->head = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
-	else
-		f->tail = q->prev;
-	q->prev = q->next = NULL;
+	DLIST_UNLINK(f->head, f->tail, q);
 	f->n_reqs--;
 }
 
@@ -469,12 +462,7 @@ struct artifact_fetch *artifact_fetcher_get(struct artifact_fetcher *f, const st
 			abort();
 		q->f = f;
 		q->d = *d;
-		q->prev = f->tail;
-		if (f->tail)
-			f->tail->next = q;
-		else
-			f->head = q;
-		f->tail = q;
+		DLIST_APPEND(f->head, f->tail, q);
 		f->n_reqs++;
 	}
 	struct artifact_fetch *op = calloc(1, sizeof(*op));

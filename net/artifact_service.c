@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "core/list.h"
 #include "net/artifact_xfer_internal.h"
 
 struct artifact_service *artifact_service_new(struct reactor *r, struct store *store,
@@ -30,24 +31,14 @@ void svc_peer_attach(struct artifact_service *svc, struct svc_peer *p, struct co
 	p->svc = svc;
 	p->c = c;
 	p->kind = kind;
-	p->prev = NULL;
-	p->next = svc->peers;
-	if (svc->peers)
-		svc->peers->prev = p;
-	svc->peers = p;
+	DLIST_PUSH(svc->peers, p);
 	svc->st.active++;
 	conn_set_arg(c, &p->route);
 }
 
 void svc_peer_detach(struct svc_peer *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		p->svc->peers = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	p->prev = p->next = NULL;
+	DLIST_REMOVE(p->svc->peers, p);
 	p->svc->st.active--;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/list.h"
 #include "core/log.h"
 #include "net/conn.h"
 
@@ -121,12 +122,7 @@ static void http_conn_close(struct http_conn *c)
 	c->fd = -1;
 	reactor_timer_cancel(s->r, c->timer);
 	c->timer = 0;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DLIST_REMOVE(s->conns, c);
 	s->n_conns--;
 	reactor_defer(s->r, conn_free_deferred, c);
 }
@@ -424,10 +420,7 @@ static void on_accept(struct listener *l, int fd, const char *peer, void *arg)
 		free(c);
 		return;
 	}
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	DLIST_PUSH(s->conns, c);
 	s->n_conns++;
 	c->deadline_ns = reactor_now_ns() + s->idle_ns;
 	c->timer = reactor_timer_add(s->r, s->idle_ns, on_timer, c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hex.h"
 #include "net/http.h"
 
 void http_parser_init(struct http_parser *p)
@@ -53,17 +54,6 @@ static bool is_token(const char *s)
 	return true;
 }
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Cuts the next line out of *cur (which the head's final empty line bounds),
  * NUL-terminating it without its CR LF or LF. A CR anywhere else makes the
  * line invalid: returns NULL. */
@@ -90,7 +80,7 @@ static bool percent_decode(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
+		int hi = hex_digit_value(r[1]), lo = hi < 0 ? -1 : hex_digit_value(r[2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return false;
 		*w++ = (char)(hi * 16 + lo);

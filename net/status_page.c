@@ -25,8 +25,7 @@ void status_page_escape(struct buf *out, const char *s)
 
 /* ---- values ------------------------------------------------------------- */
 
-/* A non-negative count, when v holds one. */
-static bool count_of(const json_t *v, uint64_t *out)
+bool status_page_count(const json_t *v, uint64_t *out)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
 		*out = (uint64_t)json_integer_value(v);
@@ -39,16 +38,30 @@ static bool count_of(const json_t *v, uint64_t *out)
 	return false;
 }
 
-static const json_t *field(const json_t *obj, const char *key)
+const json_t *status_page_field(const json_t *obj, const char *key)
 {
 	return json_is_object(obj) ? json_object_get(obj, key) : NULL;
+}
+
+void status_page_slots(const json_t *workers, uint64_t *used, uint64_t *total)
+{
+	*used = *total = 0;
+	size_t i;
+	const json_t *w;
+	json_array_foreach(workers, i, w) {
+		uint64_t n;
+		if (status_page_count(status_page_field(w, "running"), &n))
+			*used += n;
+		if (status_page_count(status_page_field(w, "slots"), &n))
+			*total += n;
+	}
 }
 
 /* A count as text, or a dash. */
 static void append_count(struct buf *out, const json_t *v)
 {
 	uint64_t n;
-	if (count_of(v, &n))
+	if (status_page_count(v, &n))
 		buf_appendf(out, "%" PRIu64, n);
 	else
 		buf_appends(out, DASH);
@@ -121,7 +134,7 @@ static const char style[] =
 
 static void render_cards(struct buf *out, const json_t *status)
 {
-	const json_t *workers = field(status, "workers");
+	const json_t *workers = status_page_field(status, "workers");
 	buf_appends(out, "<div class=\"cards\">\n<div class=\"card\"><h2>Workers</h2>"
 			 "<p class=\"big\" id=\"workers-count\">");
 	if (json_is_array(workers))
@@ -129,24 +142,16 @@ static void render_cards(struct buf *out, const json_t *status)
 	else
 		buf_appends(out, DASH);
 	buf_appends(out, "</p></div>\n<div class=\"card\"><h2>Slots in use</h2>");
-	uint64_t used = 0, total = 0;
-	size_t i;
-	const json_t *w;
-	json_array_foreach(workers, i, w) {
-		uint64_t n;
-		if (count_of(field(w, "running"), &n))
-			used += n;
-		if (count_of(field(w, "slots"), &n))
-			total += n;
-	}
+	uint64_t used, total;
+	status_page_slots(workers, &used, &total);
 	append_meter(out, "slots", json_is_array(workers), used, total, false);
 	buf_appends(out, "</div>\n<div class=\"card\"><h2>Clients</h2><p class=\"big\" "
 			 "id=\"clients\">");
-	append_count(out, field(status, "clients"));
+	append_count(out, status_page_field(status, "clients"));
 	buf_appends(out, "</p></div>\n<div class=\"card\"><h2>Cache</h2>");
-	const json_t *cache = field(status, "cache");
-	bool have = count_of(field(cache, "bytes_used"), &used) &&
-		    count_of(field(cache, "cache_size"), &total);
+	const json_t *cache = status_page_field(status, "cache");
+	bool have = status_page_count(status_page_field(cache, "bytes_used"), &used) &&
+		    status_page_count(status_page_field(cache, "cache_size"), &total);
 	append_meter(out, "cache", have, used, total, true);
 	buf_appends(out, "</div>\n</div>\n");
 }
@@ -160,14 +165,14 @@ static const char *const job_states[][2] = {
 
 static void render_jobs(struct buf *out, const json_t *status)
 {
-	const json_t *jobs = field(status, "jobs");
+	const json_t *jobs = status_page_field(status, "jobs");
 	buf_appends(out, "<section class=\"box\"><h2>Jobs</h2><table><tr>");
 	for (size_t i = 0; i < sizeof(job_states) / sizeof(job_states[0]); i++)
 		buf_appendf(out, "<th>%s</th>", job_states[i][1]);
 	buf_appends(out, "</tr><tr>");
 	for (size_t i = 0; i < sizeof(job_states) / sizeof(job_states[0]); i++) {
 		buf_appendf(out, "<td class=\"n\" id=\"jobs-%s\">", job_states[i][0]);
-		append_count(out, field(jobs, job_states[i][0]));
+		append_count(out, status_page_field(jobs, job_states[i][0]));
 		buf_appends(out, "</td>");
 	}
 	buf_appends(out, "</tr></table></section>\n");
@@ -183,7 +188,7 @@ static void append_text(struct buf *out, const json_t *v)
 
 static void render_workers(struct buf *out, const json_t *status)
 {
-	const json_t *workers = field(status, "workers");
+	const json_t *workers = status_page_field(status, "workers");
 	buf_appends(out, "<section class=\"box\"><h2>Workers</h2><table><thead><tr><th>Name</th>"
 			 "<th>Address</th><th>Slots</th><th>Running</th><th>Use</th></tr>"
 			 "</thead><tbody id=\"workers\">");
@@ -194,17 +199,17 @@ static void render_workers(struct buf *out, const json_t *status)
 	const json_t *w;
 	json_array_foreach(workers, i, w) {
 		buf_appends(out, "<tr><td>");
-		append_text(out, field(w, "name"));
+		append_text(out, status_page_field(w, "name"));
 		buf_appends(out, "</td><td>");
-		append_text(out, field(w, "address"));
+		append_text(out, status_page_field(w, "address"));
 		buf_appends(out, "</td><td class=\"n\">");
-		append_count(out, field(w, "slots"));
+		append_count(out, status_page_field(w, "slots"));
 		buf_appends(out, "</td><td class=\"n\">");
-		append_count(out, field(w, "running"));
+		append_count(out, status_page_field(w, "running"));
 		uint64_t slots = 0, running = 0;
 		unsigned pct = 0;
-		if (count_of(field(w, "slots"), &slots) && count_of(field(w, "running"), &running) &&
-		    slots)
+		if (status_page_count(status_page_field(w, "slots"), &slots) &&
+		    status_page_count(status_page_field(w, "running"), &running) && slots)
 			pct = running >= slots ? 100 : (unsigned)(running * 100 / slots);
 		buf_appendf(out, "</td><td><div class=\"bar\"><div style=\"width:%u%%\"></div></div>"
 				 "</td></tr>", pct);
@@ -214,7 +219,7 @@ static void render_workers(struct buf *out, const json_t *status)
 
 static void render_stats(struct buf *out, const json_t *status)
 {
-	const json_t *stats = field(status, "stats");
+	const json_t *stats = status_page_field(status, "stats");
 	buf_appends(out, "<section class=\"box\"><h2>Statistics</h2><table><tbody id=\"stats\">");
 	if (!json_is_object(stats) || json_object_size(stats) == 0)
 		buf_appends(out, "<tr><td class=\"empty\">None</td></tr>");

@@ -26,6 +26,8 @@
 #define NET_STATUS_PAGE_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "net/http.h"
@@ -44,5 +46,20 @@ void status_page_escape(struct buf *out, const char *s);
  * Responses carry `Cache-Control: no-store`. */
 void status_page_handle(const struct http_request *req, struct http_response *res,
 			const json_t *status);
+
+/* ---- reading the status document (the page, and maelstrom-admin's text) -- */
+
+/* obj's member key, or NULL when obj is not an object or has no such
+ * member. */
+const json_t *status_page_field(const json_t *obj, const char *key);
+
+/* Stores the count v holds in *out and returns true; false (leaving *out)
+ * when v is not a non-negative integer or a non-negative real below 2^64. */
+bool status_page_count(const json_t *v, uint64_t *out);
+
+/* The sums of the workers' "running" and "slots" counts (a worker's
+ * missing or bad count adds nothing; 0 and 0 when workers is not an
+ * array). */
+void status_page_slots(const json_t *workers, uint64_t *used, uint64_t *total);
 
 #endif

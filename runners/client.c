@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "core/envexpand.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/offload.h"
 #include "core/spec_json.h"
@@ -82,15 +83,7 @@ static void cjob_free(struct cjob *j)
 
 static void cjob_unlink(struct client *c, struct cjob *j)
 {
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		c->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	else
-		c->jobs_tail = j->prev;
-	j->prev = j->next = NULL;
+	DLIST_UNLINK(c->jobs, c->jobs_tail, j);
 }
 
 static void cjob_deliver(void *arg)
@@ -377,12 +370,7 @@ uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb
 	j->state = CJOB_BUILDING;
 	/* Appended, so jobs waiting on the same layer start in the order they
 	 * were submitted. */
-	j->prev = c->jobs_tail;
-	if (c->jobs_tail)
-		c->jobs_tail->next = j;
-	else
-		c->jobs = j;
-	c->jobs_tail = j;
+	DLIST_APPEND(c->jobs, c->jobs_tail, j);
 	c->outstanding++;
 
 	struct err *err = NULL;

@@ -11,6 +11,7 @@
 
 #include "core/cleanup.h"
 #include "core/spec_json.h"
+#include "core/xalloc.h"
 #include "runners/directives_internal.h"
 
 #define DEFAULT_NAME "(built-in default)"
@@ -21,22 +22,6 @@ static const char *const top_keys[] = { "directives", "containers" };
 static const char *const directive_own_keys[] = {
 	"filter", "include_shared_libraries", "timeout", "ignore",
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		abort(); /* out of memory */
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 static bool is_container_key(const char *key)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/xalloc.h"
 #include "runners/directives_internal.h"
 
 /* ---- borrowed-pointer arrays ------------------------------------------------------ */
@@ -212,55 +213,37 @@ void directives_resolve_containers(struct directives *d)
 
 /* ---- deep copies for the result ---------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-	if (!s)
-		return NULL;
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-static void *alloc_array(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		abort();
-	return p;
-}
-
 static void copy_layer(struct layer_spec *dst, const struct layer_spec *src)
 {
 	dst->kind = src->kind;
-	dst->path = dup_or_null(src->path);
-	dst->glob = dup_or_null(src->glob);
+	dst->path = xstrdup_or_null(src->path);
+	dst->glob = xstrdup_or_null(src->glob);
 	if (src->paths) {
-		dst->paths = alloc_array(src->n_paths + 1, sizeof(*dst->paths));
+		dst->paths = xcalloc(src->n_paths + 1, sizeof(*dst->paths));
 		for (size_t i = 0; i < src->n_paths; i++)
-			dst->paths[i] = dup_or_null(src->paths[i]);
+			dst->paths[i] = xstrdup_or_null(src->paths[i]);
 		dst->n_paths = src->n_paths;
 	}
 	if (src->symlinks) {
-		dst->symlinks = alloc_array(src->n_symlinks, sizeof(*dst->symlinks));
+		dst->symlinks = xcalloc(src->n_symlinks, sizeof(*dst->symlinks));
 		for (size_t i = 0; i < src->n_symlinks; i++) {
-			dst->symlinks[i].link = dup_or_null(src->symlinks[i].link);
-			dst->symlinks[i].target = dup_or_null(src->symlinks[i].target);
+			dst->symlinks[i].link = xstrdup_or_null(src->symlinks[i].link);
+			dst->symlinks[i].target = xstrdup_or_null(src->symlinks[i].target);
 		}
 		dst->n_symlinks = src->n_symlinks;
 	}
-	dst->prefix.strip_prefix = dup_or_null(src->prefix.strip_prefix);
-	dst->prefix.prepend_prefix = dup_or_null(src->prefix.prepend_prefix);
+	dst->prefix.strip_prefix = xstrdup_or_null(src->prefix.strip_prefix);
+	dst->prefix.prepend_prefix = xstrdup_or_null(src->prefix.prepend_prefix);
 	dst->prefix.canonicalize = src->prefix.canonicalize;
 	dst->prefix.follow_symlinks = src->prefix.follow_symlinks;
 }
 
 static void copy_env(struct env_spec *dst, const struct env_spec *src)
 {
-	dst->vars = alloc_array(src->n_vars, sizeof(*dst->vars));
+	dst->vars = xcalloc(src->n_vars, sizeof(*dst->vars));
 	for (size_t i = 0; i < src->n_vars; i++) {
-		dst->vars[i].name = dup_or_null(src->vars[i].name);
-		dst->vars[i].value = dup_or_null(src->vars[i].value);
+		dst->vars[i].name = xstrdup_or_null(src->vars[i].name);
+		dst->vars[i].value = xstrdup_or_null(src->vars[i].value);
 	}
 	dst->n_vars = src->n_vars;
 	dst->extend = src->extend;
@@ -269,13 +252,13 @@ static void copy_env(struct env_spec *dst, const struct env_spec *src)
 static void copy_mount(struct mount_spec *dst, const struct mount_spec *src)
 {
 	*dst = *src;
-	dst->mount_point = dup_or_null(src->mount_point);
-	dst->local_path = dup_or_null(src->local_path);
+	dst->mount_point = xstrdup_or_null(src->mount_point);
+	dst->local_path = xstrdup_or_null(src->local_path);
 }
 
 static struct layer_spec *copy_layers(const struct dptrs *p)
 {
-	struct layer_spec *v = alloc_array(p->n, sizeof(*v));
+	struct layer_spec *v = xcalloc(p->n, sizeof(*v));
 	for (size_t i = 0; i < p->n; i++)
 		copy_layer(&v[i], p->v[i]);
 	return v;
@@ -286,7 +269,7 @@ static struct layer_spec *copy_layers(const struct dptrs *p)
 static void build_container(const struct dacc *a, struct container_spec *c)
 {
 	if (a->from_image) {
-		c->image.name = dup_or_null(a->image);
+		c->image.name = xstrdup_or_null(a->image);
 		c->image.use_layers = a->from_image & DBIT(DF_LAYERS);
 		c->image.use_environment = a->from_image & DBIT(DF_ENVIRONMENT);
 		c->image.use_working_directory = a->from_image & DBIT(DF_WORKING_DIRECTORY);
@@ -298,17 +281,17 @@ static void build_container(const struct dacc *a, struct container_spec *c)
 		c->layers = copy_layers(&a->layers);
 		c->n_layers = a->layers.n;
 	}
-	c->environment = alloc_array(a->env.n, sizeof(*c->environment));
+	c->environment = xcalloc(a->env.n, sizeof(*c->environment));
 	for (size_t i = 0; i < a->env.n; i++)
 		copy_env(&c->environment[i], a->env.v[i]);
 	c->n_environment = a->env.n;
-	c->mounts = alloc_array(a->mounts.n, sizeof(*c->mounts));
+	c->mounts = xcalloc(a->mounts.n, sizeof(*c->mounts));
 	for (size_t i = 0; i < a->mounts.n; i++)
 		copy_mount(&c->mounts[i], a->mounts.v[i]);
 	c->n_mounts = a->mounts.n;
 	c->network = a->network;
 	c->enable_writable_file_system = a->writable;
-	c->working_directory = dup_or_null(a->working_directory);
+	c->working_directory = xstrdup_or_null(a->working_directory);
 	c->user = a->user;
 	c->group = a->group;
 }

@@ -168,7 +168,11 @@ int dload_unknown_field(struct dload *l, const char *key, const char *const *kno
  * the deepest value the message names. Consumes *inner_err; returns -1. */
 int dload_rewrap(struct dload *l, const char *inner, struct err **inner_err);
 
-/* The name in names closest to word, if close enough to be a typo. */
+/* Words and names longer than this are never suggested (nor compared). */
+#define DLOAD_SUGGEST_MAX_LEN 47
+
+/* suggest_closest() with that bound: the name in names closest to word,
+ * if close enough to be a typo, else NULL. */
 const char *dload_closest(const char *word, const char *const *names, size_t n);
 
 /* Reads the container fields of obj (a directive's or a named

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/suggest.h"
 
 /* ---- paths ----------------------------------------------------------------- */
 
@@ -84,48 +85,9 @@ int dload_bad(struct dload *l, const char *fmt, ...)
 	return positioned(l, full);
 }
 
-/* Optimal-string-alignment distance: insertions, deletions, substitutions
- * and swaps of neighbours each cost one. */
-static size_t osa_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la >= 48 || lb >= 48)
-		return (size_t)-1;
-	size_t d[48][48];
-	for (size_t i = 0; i <= la; i++) {
-		for (size_t j = 0; j <= lb; j++) {
-			if (i == 0 || j == 0) {
-				d[i][j] = i + j;
-				continue;
-			}
-			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
 const char *dload_closest(const char *word, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(names[i]);
-		size_t limit = len >= 8 ? 3 : len >= 5 ? 2 : 1;
-		size_t d = osa_distance(word, names[i]);
-		if (d <= limit && d < best_d) {
-			best = names[i];
-			best_d = d;
-		}
-	}
-	return best;
+	return suggest_closest(word, names, n, DLOAD_SUGGEST_MAX_LEN);
 }
 
 int dload_unknown_field(struct dload *l, const char *key, const char *const *known, size_t n)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "runners/engine_internal.h"
 
 char *engine_display(const struct engine *e, const struct test_case *tc, unsigned iteration)
@@ -23,23 +24,13 @@ char *engine_display(const struct engine *e, const struct test_case *tc, unsigne
 
 static void link_job(struct engine *e, struct engine_job *j)
 {
-	j->prev = NULL;
-	j->next = e->jobs;
-	if (e->jobs)
-		e->jobs->prev = j;
-	e->jobs = j;
+	DLIST_PUSH(e->jobs, j);
 	e->n_outstanding++;
 }
 
 static void unlink_job(struct engine *e, struct engine_job *j)
 {
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		e->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	j->prev = j->next = NULL;
+	DLIST_REMOVE(e->jobs, j);
 	e->n_outstanding--;
 }
 

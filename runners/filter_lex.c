@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/suggest.h"
 #include "runners/filter.h"
 #include "runners/filter_internal.h"
 
@@ -149,32 +150,6 @@ size_t fp_resolve(const struct names *ns, const char *w, size_t wl, const char *
 	return n;
 }
 
-/* Optimal-string-alignment distance (edits plus adjacent swaps). */
-static size_t distance(const char *a, size_t al, const char *b, size_t bl)
-{
-	size_t d[33][33];
-
-	for (size_t i = 0; i <= al; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= bl; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= al; i++)
-		for (size_t j = 1; j <= bl; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[al][bl];
-}
-
 /* The name closest to w, if close enough to be a likely typo. */
 const char *fp_suggest(const struct names *ns, const char *w, size_t wl)
 {
@@ -188,7 +163,7 @@ const char *fp_suggest(const struct names *ns, const char *w, size_t wl)
 
 		if (sl > 32)
 			continue;
-		d = distance(w, wl, s, sl);
+		d = suggest_distance(w, wl, s, sl);
 		if (d < best_d) {
 			best_d = d;
 			best = s;

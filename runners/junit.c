@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/utf8.h"
 #include "runners/state.h"
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD"; /* U+FFFD */
@@ -32,35 +33,11 @@ const char *junit_outcome_name(enum junit_outcome outcome)
 /* Length of the valid UTF-8 sequence at s[0..len) encoding a character XML
  * 1.0 allows, or 0 when the bytes there are not one. Only called for lead
  * bytes >= 0x80. */
-static size_t utf8_valid_len(const unsigned char *s, size_t len)
+static size_t xml_char_len(const unsigned char *s, size_t len)
 {
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0; /* no overlong forms */
-		else if (c == 0xED)
-			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F; /* nothing above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[k] < 0x80 || s[k] > 0xBF)
-			return 0;
+	size_t n = utf8_valid_len(s, len);
 	/* U+FFFE and U+FFFF are not XML characters. */
-	if (n == 3 && c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+	if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
 		return 0;
 	return n;
 }
@@ -118,7 +95,7 @@ void junit_escape(struct buf *out, const char *text, size_t len, bool in_attr)
 		const char *sub = NULL;
 		size_t skip = 1;
 		if (c >= 0x80) {
-			size_t n = utf8_valid_len(s + i, len - i);
+			size_t n = xml_char_len(s + i, len - i);
 			if (n) {
 				i += n;
 				continue;

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 
 #define STATE_FORMAT "maelstrom-test-listing"
 
@@ -38,22 +39,6 @@ struct state {
 	struct entry **slots;
 	size_t cap, len;
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
 
 static size_t slot_of(const struct state *s, const char *id)
 {

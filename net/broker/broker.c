@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/list.h"
 #include "core/log.h"
 #include "net/broker/broker_internal.h"
 #include "net/broker/status.h"
@@ -70,13 +71,7 @@ void peer_violation(struct bpeer *p, const char *fmt, ...)
 
 static void unlink_peer(struct broker *b, struct bpeer *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		b->peers = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	p->prev = p->next = NULL;
+	DLIST_REMOVE(b->peers, p);
 }
 
 static void free_peer(struct bpeer *p)
@@ -357,10 +352,7 @@ static void on_accept(struct listener *l, int fd, const char *address, void *arg
 	p->b = b;
 	p->role = PEER_HELLO;
 	p->address = xstrdup(address);
-	p->next = b->peers;
-	if (b->peers)
-		b->peers->prev = p;
-	b->peers = p;
+	DLIST_PUSH(b->peers, p);
 	p->conn = conn_new(b->r, fd, &conn_route_ops, &p->route);
 	log_debug("connection from %s", address);
 }

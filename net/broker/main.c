@@ -5,14 +5,13 @@
  * SIGTERM or a monitor's stop request (exit 0).
  */
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "artifacts/store.h"
+#include "core/cleanup.h"
 #include "core/config.h"
-#include "core/dirs.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "net/broker/broker.h"
 #include "net/http.h"
@@ -68,20 +67,9 @@ static int get_port(const struct config *cfg, const char *name, uint16_t *out, s
 
 static int open_store(const struct config *cfg, struct store **out, struct err **err)
 {
-	char *root = dirs_resolve(config_get_string(cfg, "cache-root"), "XDG_CACHE_HOME",
-				  ".cache", "maelstrom/broker");
-	if (dirs_make(root, err) < 0) {
-		err_wrap(err, "cache-root %s", root);
-		free(root);
-		return -1;
-	}
-	char *artifacts = NULL;
-	if (asprintf(&artifacts, "%s/artifacts", root) < 0)
-		abort();
-	free(root);
-	int rc = store_open(out, artifacts, config_get_size(cfg, "cache-size"), err);
-	free(artifacts);
-	return rc;
+	_cleanup_free_ char *dir = program_cache_path(config_get_string(cfg, "cache-root"),
+						      "maelstrom/broker", "artifacts", err);
+	return dir ? store_open(out, dir, config_get_size(cfg, "cache-size"), err) : -1;
 }
 
 static int run(const struct config *cfg, struct err **err)
@@ -126,27 +114,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	log_set_program("maelstrom-broker");
 	struct config cfg;
-	config_init(&cfg);
+	int rc = program_load_config(&cfg, &program, argc, argv, NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	struct err *err = NULL;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
 	rc = run(&cfg, &err) < 0 ? 1 : 0;
-	if (rc) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-	}
+	if (rc)
+		program_log_error(&err);
 	config_release(&cfg);
 	return rc;
 }

@@ -6,14 +6,14 @@
  * (exit 1) end the process.
  */
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "artifacts/store.h"
+#include "core/cleanup.h"
 #include "core/config.h"
-#include "core/dirs.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "net/addr.h"
 #include "net/worker/worker.h"
@@ -72,8 +72,9 @@ static void on_fatal(void *arg, const char *message)
 	reactor_stop(m->r);
 }
 
-static int check_config(const struct config *cfg, struct err **err)
+static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
+	(void)arg;
 	const char *broker = config_get_string(cfg, "broker");
 	if (!broker || !*broker)
 		return err_set(err, 0, "no broker configured: give its address with --broker "
@@ -95,20 +96,9 @@ static int check_config(const struct config *cfg, struct err **err)
 
 static int open_store(const struct config *cfg, struct store **out, struct err **err)
 {
-	char *root = dirs_resolve(config_get_string(cfg, "cache-root"), "XDG_CACHE_HOME",
-				  ".cache", "maelstrom/worker");
-	if (dirs_make(root, err) < 0) {
-		err_wrap(err, "cache-root %s", root);
-		free(root);
-		return -1;
-	}
-	char *artifacts = NULL;
-	if (asprintf(&artifacts, "%s/artifacts", root) < 0)
-		abort();
-	free(root);
-	int rc = store_open(out, artifacts, config_get_size(cfg, "cache-size"), err);
-	free(artifacts);
-	return rc;
+	_cleanup_free_ char *dir = program_cache_path(config_get_string(cfg, "cache-root"),
+						      "maelstrom/worker", "artifacts", err);
+	return dir ? store_open(out, dir, config_get_size(cfg, "cache-size"), err) : -1;
 }
 
 static int run(const struct config *cfg, struct main_state *m, struct err **err)
@@ -149,26 +139,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	log_set_program("maelstrom-worker");
 	struct config cfg;
-	config_init(&cfg);
-	struct err *err = NULL;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0 || check_config(&cfg, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
+	int rc = program_load_config(&cfg, &program, argc, argv, check_config, NULL);
+	if (rc >= 0)
+		return rc;
 	struct main_state m = {0};
+	struct err *err = NULL;
 	if (run(&cfg, &m, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
+		program_log_error(&err);
 		m.exit_code = 1;
 	}
 	config_release(&cfg);

@@ -11,6 +11,7 @@
 #include "core/size.h"
 #include "net/conn.h"
 #include "net/msg.h"
+#include "net/status_page.h"
 
 enum admin_state {
 	ADMIN_CONNECTING,    /* conn_connect in progress */
@@ -226,29 +227,11 @@ int admin_run(struct reactor *r, const char *address, enum admin_command cmd,
 
 /* ---- status text ----------------------------------------------------------- */
 
-static bool count_of(const json_t *v, uint64_t *out)
-{
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return true;
-	}
-	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 1.8e19) {
-		*out = (uint64_t)json_real_value(v);
-		return true;
-	}
-	return false;
-}
-
-static const json_t *field(const json_t *obj, const char *key)
-{
-	return json_is_object(obj) ? json_object_get(obj, key) : NULL;
-}
-
 /* A count as text into buf (at least 24 bytes), or "-". */
 static const char *count_text(const json_t *v, char *buf)
 {
 	uint64_t n;
-	if (!count_of(v, &n))
+	if (!status_page_count(v, &n))
 		return "-";
 	snprintf(buf, 24, "%" PRIu64, n);
 	return buf;
@@ -268,33 +251,27 @@ static char *safe_text(const json_t *v)
 
 static void format_totals(struct buf *out, const json_t *status)
 {
-	const json_t *workers = field(status, "workers");
+	const json_t *workers = status_page_field(status, "workers");
 	char a[24], b[24], c[24], d[24];
-	uint64_t used = 0, total = 0, n;
-	size_t i;
-	const json_t *w;
-	json_array_foreach(workers, i, w) {
-		if (count_of(field(w, "running"), &n))
-			used += n;
-		if (count_of(field(w, "slots"), &n))
-			total += n;
-	}
+	uint64_t used, total;
+	status_page_slots(workers, &used, &total);
 	if (json_is_array(workers))
 		buf_appendf(out, "workers:  %zu (%" PRIu64 " of %" PRIu64 " slots in use)\n",
 			    json_array_size(workers), used, total);
 	else
 		buf_appends(out, "workers:  -\n");
-	buf_appendf(out, "clients:  %s\n", count_text(field(status, "clients"), a));
-	const json_t *jobs = field(status, "jobs");
+	buf_appendf(out, "clients:  %s\n", count_text(status_page_field(status, "clients"), a));
+	const json_t *jobs = status_page_field(status, "jobs");
 	buf_appendf(out, "jobs:     %s waiting for artifacts, %s pending, %s running, "
 			 "%s completed\n",
-		    count_text(field(jobs, "waiting_for_artifacts"), a),
-		    count_text(field(jobs, "pending"), b), count_text(field(jobs, "running"), c),
-		    count_text(field(jobs, "completed"), d));
-	const json_t *cache = field(status, "cache");
+		    count_text(status_page_field(jobs, "waiting_for_artifacts"), a),
+		    count_text(status_page_field(jobs, "pending"), b),
+		    count_text(status_page_field(jobs, "running"), c),
+		    count_text(status_page_field(jobs, "completed"), d));
+	const json_t *cache = status_page_field(status, "cache");
 	char s1[SIZE_FORMAT_MAX], s2[SIZE_FORMAT_MAX];
-	if (count_of(field(cache, "bytes_used"), &used) &&
-	    count_of(field(cache, "cache_size"), &total))
+	if (status_page_count(status_page_field(cache, "bytes_used"), &used) &&
+	    status_page_count(status_page_field(cache, "cache_size"), &total))
 		buf_appendf(out, "cache:    %s used of %s\n", size_format(used, s1),
 			    size_format(total, s2));
 	else
@@ -312,8 +289,8 @@ static void format_workers(struct buf *out, const json_t *workers)
 	int wn = 4, wa = 7;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *w = json_array_get(workers, i);
-		names[i] = safe_text(field(w, "name"));
-		addrs[i] = safe_text(field(w, "address"));
+		names[i] = safe_text(status_page_field(w, "name"));
+		addrs[i] = safe_text(status_page_field(w, "address"));
 		if ((int)strlen(names[i]) > wn)
 			wn = (int)strlen(names[i]);
 		if ((int)strlen(addrs[i]) > wa)
@@ -325,7 +302,8 @@ static void format_workers(struct buf *out, const json_t *workers)
 		const json_t *w = json_array_get(workers, i);
 		char a[24], b[24];
 		buf_appendf(out, "  %-*s  %-*s  %5s  %7s\n", wn, names[i], wa, addrs[i],
-			    count_text(field(w, "slots"), a), count_text(field(w, "running"), b));
+			    count_text(status_page_field(w, "slots"), a),
+			    count_text(status_page_field(w, "running"), b));
 		free(names[i]);
 		free(addrs[i]);
 	}
@@ -355,6 +333,6 @@ static void format_stats(struct buf *out, const json_t *stats)
 void admin_format_status(struct buf *out, const json_t *status)
 {
 	format_totals(out, status);
-	format_workers(out, field(status, "workers"));
-	format_stats(out, field(status, "stats"));
+	format_workers(out, status_page_field(status, "workers"));
+	format_stats(out, status_page_field(status, "stats"));
 }

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "runners/admin/admin.h"
 
@@ -47,8 +48,9 @@ static const struct config_program program = {
 };
 
 /* Reads the command and checks the configuration. */
-static int check_config(const struct config *cfg, enum admin_command *cmd, struct err **err)
+static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
+	enum admin_command *cmd = arg;
 	size_t n;
 	char *const *pos = config_positional(cfg, &n);
 	if (n == 0)
@@ -122,27 +124,15 @@ static int run(const struct config *cfg, enum admin_command cmd, struct err **er
 
 int main(int argc, char **argv)
 {
-	log_set_program("maelstrom-admin");
 	struct config cfg;
-	config_init(&cfg);
-	struct err *err = NULL;
 	enum admin_command cmd = ADMIN_STATUS;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0 || check_config(&cfg, &cmd, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
+	int rc = program_load_config(&cfg, &program, argc, argv, check_config, &cmd);
+	if (rc >= 0)
+		return rc;
 	int status = 0;
+	struct err *err = NULL;
 	if (run(&cfg, cmd, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
+		program_log_error(&err);
 		status = 1;
 	}
 	config_release(&cfg);

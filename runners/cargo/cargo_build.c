@@ -11,20 +11,11 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/subprocess.h"
+#include "core/xalloc.h"
 #include "runners/cargo/cargo_meta.h"
 
 /* Error lines of cargo's kept for the failure message. */
 #define MAX_ERROR_LINES 20
-
-static char *dup_or_null(const char *s)
-{
-	if (!s)
-		return NULL;
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 static const char *get_string(json_t *obj, const char *key)
 {
@@ -42,8 +33,8 @@ static int parse_target(json_t *doc, struct cargo_msg *out, const char *reason,
 	json_t *kinds = json_object_get(target, "kind");
 	if (!pkg || !name || !json_is_array(kinds))
 		return err_set(err, 0, "cargo message `%s` lacks `package_id` or `target`", reason);
-	out->package_id = dup_or_null(pkg);
-	out->target_name = dup_or_null(name);
+	out->package_id = xstrdup_or_null(pkg);
+	out->target_name = xstrdup_or_null(name);
 	size_t i;
 	json_t *k;
 	json_array_foreach(kinds, i, k) {
@@ -67,7 +58,7 @@ static int parse_doc(json_t *doc, struct cargo_msg *out, struct err **err)
 			return -1;
 		json_t *profile = json_object_get(doc, "profile");
 		out->profile_test = json_is_true(json_object_get(profile, "test"));
-		out->executable = dup_or_null(get_string(doc, "executable"));
+		out->executable = xstrdup_or_null(get_string(doc, "executable"));
 		return 0;
 	}
 	if (strcmp(reason, "compiler-message") == 0) {
@@ -75,7 +66,7 @@ static int parse_doc(json_t *doc, struct cargo_msg *out, struct err **err)
 		if (parse_target(doc, out, reason, err) < 0)
 			return -1;
 		json_t *message = json_object_get(doc, "message");
-		out->text = dup_or_null(get_string(message, "rendered"));
+		out->text = xstrdup_or_null(get_string(message, "rendered"));
 		return 0;
 	}
 	if (strcmp(reason, "build-finished") == 0) {

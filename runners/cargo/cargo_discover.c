@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/strv.h"
+#include "core/xalloc.h"
 #include "runners/cargo/cargo_build.h"
 #include "runners/cargo/cargo_list.h"
 
@@ -43,14 +44,6 @@ struct cargo_discover {
 	bool stopped;
 	bool done;                         /* engine_discovery_done was called */
 };
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 /* cargo's output, shown above the progress bar (or on standard error). */
 static void show(struct cargo_discover *d, const char *text)

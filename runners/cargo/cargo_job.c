@@ -11,16 +11,9 @@
 
 #include "core/buf.h"
 #include "core/strv.h"
+#include "core/xalloc.h"
 #include "runners/cargo/cargo_list.h"
 #include "runners/cargo/cargo_meta.h"
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 /* ---- the filter's view of a test case -------------------------------------- */
 

@@ -10,17 +10,10 @@
 
 #include "core/strv.h"
 #include "core/subprocess.h"
+#include "core/xalloc.h"
 
 /* Standard error kept from a listing, for its failure message. */
 #define ERR_LIMIT 4096
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 int cargo_list_parse_line(const char *line, size_t len, char **name)
 {

@@ -12,14 +12,7 @@
 
 #include "core/strv.h"
 #include "core/subprocess.h"
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
+#include "core/xalloc.h"
 
 /* ---- kinds --------------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/dirs.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "net/cluster_client.h"
 #include "runners/cargo/cargo_discover.h"
@@ -163,8 +164,9 @@ static int parse_timeout(const struct config *cfg, uint32_t *out, struct err **e
 	return 0;
 }
 
-static int check_config(const struct config *cfg, struct err **err)
+static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
+	(void)arg;
 	const char *nonneg[] = {"repeat", "loop", "stop-after", "slots"};
 	for (size_t i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
 		if (config_is_set(cfg, nonneg[i]) && config_get_number(cfg, nonneg[i]) < 0)
@@ -481,23 +483,12 @@ static void drop_subcommand_name(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	log_set_program("cargo-maelstrom");
 	drop_subcommand_name(&argc, argv);
 	struct config cfg;
-	config_init(&cfg);
+	int rc = program_load_config(&cfg, &program, argc, argv, check_config, NULL);
+	if (rc >= 0)
+		return rc;
 	struct err *err = NULL;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0 || check_config(&cfg, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	struct cargo_main m = {.cfg = &cfg};
 	read_cargo_opts(&m);
@@ -515,10 +506,8 @@ int main(int argc, char **argv)
 	rc = run_tests(&m, &err);
 	status = rc < 0 ? 1 : rc;
 out:
-	if (err) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-	}
+	if (err)
+		program_log_error(&err);
 	cargo_discover_free(m.discover);
 	engine_free(m.engine);
 	free_objects(&m);

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/jsonstream.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "core/spec_json.h"
 #include "core/strv.h"
@@ -268,8 +269,9 @@ static int start_input(struct run *run, struct err **err)
 	return reactor_add_fd(run->r, run->in_fd, EPOLLIN, on_input, run, err);
 }
 
-static int check_config(const struct config *cfg, struct err **err)
+static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
+	(void)arg;
 	if (config_get_bool(cfg, "tty"))
 		return err_set(err, 0, "--tty: interactive jobs are not supported yet; run the "
 			       "job without --tty");
@@ -368,28 +370,16 @@ out:
 
 int main(int argc, char **argv)
 {
-	log_set_program("maelstrom-run");
 	struct config cfg;
-	config_init(&cfg);
+	int rc = program_load_config(&cfg, &program, argc, argv, check_config, NULL);
+	if (rc >= 0)
+		return rc;
 	struct err *err = NULL;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0 || check_config(&cfg, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
 	struct run run = {.in_fd = -1};
 	run.one = config_get_bool(&cfg, "one");
 	run.one_args = config_positional(&cfg, &run.n_one_args);
 	if (open_input(&run, &cfg, &err) < 0 || run_main(&run, &cfg, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
+		program_log_error(&err);
 		run.failed = true;
 		run.one_status = 1;
 	}
@@ -398,23 +388,12 @@ int main(int argc, char **argv)
 	config_release(&cfg);
 	fflush(stdout);
 	if (run.stop_signal) {
-		signal(run.stop_signal, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, run.stop_signal);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(run.stop_signal);
+		program_exit_signal(run.stop_signal);
 		return 128 + run.stop_signal;
 	}
 	if (run.one) {
-		if (run.one_signal) {
-			signal(run.one_signal, SIG_DFL);
-			sigset_t set;
-			sigemptyset(&set);
-			sigaddset(&set, run.one_signal);
-			sigprocmask(SIG_UNBLOCK, &set, NULL);
-			raise(run.one_signal);
-		}
+		if (run.one_signal)
+			program_exit_signal(run.one_signal);
 		return run.one_status;
 	}
 	return run.failed ? 1 : 0;

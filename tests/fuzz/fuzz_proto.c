@@ -93,6 +93,7 @@ static void fuzz_job(const Maelstrom__ResolvedJob *rj)
 static void result_release(struct job_result *r)
 {
 	free(r->message);
+	free(r->worker);
 	free(r->out.data);
 	free(r->err.data);
 }

@@ -93,7 +93,7 @@ cm_setup() {
 	mkdir -p "$SCRATCH/cargo-home"
 	export CARGO_HOME="$SCRATCH/cargo-home" CARGO_TARGET_DIR="$SCRATCH/target" \
 		CARGO_INCREMENTAL=0 NO_COLOR=1
-	cd "$SCRATCH/ws"
+	cd "$SCRATCH/ws" || { fail "cannot enter $SCRATCH/ws"; return 1; }
 }
 
 # Use as: cm_setup || return "$(cm_skip $?)" -- 0 when skipped, else 1.
@@ -275,6 +275,7 @@ t_cargo_list_tests_runs_nothing() {
 	cm --list-tests
 	expect_eq "exit" 0 "$CODE" || { echo "$ERR" >&2; return 1; }
 	# Ignored tests are listed like the others.
+	# shellcheck disable=SC2086 # one word per test
 	expect_eq "listed" "$(cm_sorted $CM_TESTS_ALL)" "$(cm_listed)" || return 1
 	expect_eq "result lines" 0 "$(cm_result_lines | wc -l)" || return 1
 	[ ! -e "$CARGO_TARGET_DIR/maelstrom/state/test-listing.json" ] ||
@@ -514,8 +515,8 @@ t_cargo_outcomes_match_cargo_test() {
 	[ "$(printf '%s\n' "$expected" | wc -l)" -eq 14 ] ||
 		fail "cargo test reported an unexpected set: [$expected]" || return 1
 	cm -x 'name.equals(slow::sleeps_past_timeout)'
-	local got="" name word
-	while read -r name word; do
+	local got="" name
+	while read -r name _; do
 		got+="$name $(cm_outcome "$name")"$'\n'
 	done <<<"$expected"
 	expect_eq "outcomes" "$expected" "$(printf '%s' "$got" | sort)" || return 1

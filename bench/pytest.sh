@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# maelstrom-pytest wall time against plain pytest, pytest-xdist and a bare
+# process-per-test run, on two projects:
+#   fixture    tests/fixtures/pytest-project (its failing, erroring, XPASS and
+#              slow tests left out, so every case passes)
+#   generated  bench/gen-pytest-project: PACKAGES packages of TESTS trivial
+#              tests each (10 x 50 = 500 by default)
+# Cases, run in rounds (every case once per round), median kept:
+#   maelstrom-pytest  maelstrom-pytest --ui simple --slots JOBS (standalone:
+#                     every test in its own container)
+#   pytest            python -m pytest -q (one process, one test at a time)
+#   pytest -n JOBS    python -m pytest -q -n JOBS (pytest-xdist; skipped,
+#                     saying so, when xdist is not installed)
+#   bare per-test     `python -m pytest -q NODE_ID` for every test, JOBS at
+#                     once (xargs -P JOBS): what maelstrom-pytest does,
+#                     without containers
+# maelstrom-pytest gets one untimed warm-up run per project first (its layer
+# cache and listing state filled, as after a developer's first run). Ratios
+# are printed with the target: maelstrom-pytest within 1.15x of bare.
+#
+# Then where one test's time goes (sequential, the mean of BENCH_SAMPLES runs):
+#   interpreter start      python -c pass
+#   import pytest          python -c 'import pytest'        (minus the above)
+#   collect one module     python -m pytest --collect-only -q FILE (TESTS tests;
+#                          minus pytest's import): pytest's start-up and collection
+#   run one test           python -m pytest -q NODE_ID, minus the collection above
+#   container, empty job   maelstrom-run: `python -c pass` in the container
+#                          maelstrom-pytest gives every test, minus a bare
+#                          `python -c pass`
+#   container, one test    maelstrom-run: the same `python -m pytest NODE_ID`
+#                          in that container
+# The container is the one maelstrom-pytest builds for the generated project's
+# tests (its job spec, read from its debug log).
+#
+# Exits non-zero only when a case that could run failed, never on a time. A
+# Python without pytest skips everything; a missing maelstrom-pytest (or
+# maelstrom-run) skips its cases.
+#
+# usage: bash bench/pytest.sh [BUILDDIR]      (default: build)
+# env:   BENCH_REPEATS (rounds on the fixture, 3)  BENCH_PYTEST_GEN_REPEATS
+#        (rounds on the generated project, 1: each takes minutes)
+#        BENCH_JOBS (nproc)  BENCH_TIMEOUT (seconds per measurement, 600)
+#        BENCH_PYTEST_PACKAGES (10)  BENCH_PYTEST_TESTS (50)  BENCH_SAMPLES (10)
+#        MAELSTROM_PYTEST_PYTHON (the interpreter; default: the first of
+#        python3 on PATH and /usr/bin/python3 that imports pytest)
+set -u
+
+build=${1:-build}
+jobs=${BENCH_JOBS:-$(nproc)}
+limit=${BENCH_TIMEOUT:-600}
+samples=${BENCH_SAMPLES:-10}
+gen_packages=${BENCH_PYTEST_PACKAGES:-10}
+gen_tests=${BENCH_PYTEST_TESTS:-50}
+here=$(cd "$(dirname "$0")" && pwd)
+fixture=$here/../tests/fixtures/pytest-project
+declare -A repeats=([fixture]=${BENCH_REPEATS:-3} [generated]=${BENCH_PYTEST_GEN_REPEATS:-1})
+
+die() { echo "pytest: $*" >&2; exit 2; }
+
+[ -d "$build" ] || die "no build directory '$build'; run 'make bench'"
+build=$(cd "$build" && pwd)
+mp=$build/bin/maelstrom-pytest
+mrun=$build/bin/maelstrom-run
+
+py=""
+for p in "${MAELSTROM_PYTEST_PYTHON:-}" "$(command -v python3 2>/dev/null)" /usr/bin/python3; do
+	[ -n "$p" ] && [ -x "$p" ] || continue
+	if "$p" -c 'import pytest' >/dev/null 2>&1; then
+		py=$p
+		break
+	fi
+done
+if [ -z "$py" ]; then
+	echo "pytest runners: SKIPPED: no python3 with pytest (Debian package python3-pytest)"
+	exit 0
+fi
+export MAELSTROM_PYTEST_PYTHON=$py PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
+have_xdist=0
+"$py" -c 'import xdist' >/dev/null 2>&1 && have_xdist=1
+[ -d "$fixture" ] || die "missing fixture $fixture"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-pytest.XXXXXX") || die "cannot make a temp dir"
+cleanup() {
+	chmod -R u+w "$tmp" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the projects ---------------------------------------------------------------
+projects=(fixture generated)
+declare -A pdir what desel_mp
+pdir[fixture]=$tmp/fixture
+pdir[generated]=$tmp/generated
+mkdir -p "$tmp/fixture" || die "cannot make $tmp/fixture"
+(cd "$fixture" && tar --exclude=__pycache__ --exclude=./.maelstrom-pytest -cf - .) |
+	(cd "$tmp/fixture" && tar -xf -) || die "cannot copy $fixture"
+bash "$here/gen-pytest-project" "$tmp/generated" "$gen_packages" "$gen_tests" ||
+	die "gen-pytest-project failed"
+# Every case leaves out the same fixture tests: those that fail on purpose,
+# the XPASS (a failure for maelstrom-pytest, not for pytest) and the sleepers.
+fixture_out="tests/test_outcomes.py::test_fails_on_purpose tests/test_outcomes.py::test_fixture_error
+tests/test_outcomes.py::test_xpass tests/sandbox/test_env.py::test_sleeps_two_seconds
+tests/sandbox/test_env.py::test_sleeps_past_timeout"
+desel_mp[fixture]=$(printf 'node_id.equals(%s) | ' $fixture_out)
+desel_mp[fixture]=${desel_mp[fixture]% | }
+desel_mp[generated]=""
+declare -A desel_py
+desel_py[fixture]=$(printf -- '--deselect %s ' $fixture_out)
+desel_py[generated]=""
+
+for w in "${projects[@]}"; do
+	d=${pdir[$w]}
+	# shellcheck disable=SC2086 # the deselect list is words on purpose
+	(cd "$d" && "$py" -m pytest --collect-only -q -p no:cacheprovider ${desel_py[$w]}) \
+		>"$d.collect" 2>&1 || die "collecting the $w project failed: $(tail -5 "$d.collect")"
+	grep '::' "$d.collect" | sed "s|^|$py -m pytest -q -p no:cacheprovider |" >"$d.cmds"
+	what[$w]="$(wc -l <"$d.cmds") tests"
+done
+
+# --- measuring ---------------------------------------------------------------------
+cases=(mp pytest xdist bare)
+declare -A label=([mp]="maelstrom-pytest" [pytest]="pytest" [xdist]="pytest -n $jobs"
+	[bare]="bare per-test")
+declare -A state results note # key: case/project
+xdg=(env "XDG_CACHE_HOME=$tmp/xdg/cache" "XDG_STATE_HOME=$tmp/xdg/state"
+	"XDG_CONFIG_HOME=$tmp/xdg/config")
+mkdir -p "$tmp/xdg/cache" "$tmp/xdg/state" "$tmp/xdg/config"
+
+# run_case CASE PROJECT: one run; its wall seconds in $secs, or note[] and 1.
+run_case() {
+	local c=$1 w=$2 d=${pdir[$2]} log=$tmp/$1.$2.log rc start end
+	local -a cmd
+	case $c in
+	mp)
+		cmd=("${xdg[@]}" "$mp" --ui simple --slots "$jobs")
+		[ -n "${desel_mp[$w]}" ] && cmd+=(-x "${desel_mp[$w]}")
+		;;
+	# shellcheck disable=SC2206 # the deselect list is words on purpose
+	pytest) cmd=("$py" -m pytest -q -p no:cacheprovider ${desel_py[$w]}) ;;
+	# shellcheck disable=SC2206
+	xdist) cmd=("$py" -m pytest -q -p no:cacheprovider -n "$jobs" ${desel_py[$w]}) ;;
+	bare) cmd=(xargs -P "$jobs" -L 1 -a "$d.cmds" env) ;;
+	esac
+	start=$EPOCHREALTIME
+	(cd "$d" && timeout "$limit" "${cmd[@]}") >"$log" 2>&1 </dev/null
+	rc=$?
+	end=$EPOCHREALTIME
+	if [ "$rc" -eq 0 ]; then
+		secs=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
+		return 0
+	fi
+	if [ "$rc" -eq 124 ]; then
+		note[$c/$w]="timed out after ${limit}s"
+	else
+		note[$c/$w]="exited with $rc"
+	fi
+	note[$c/$w]+=" -- its output ends: $(tail -5 "$log" | tr '\n' ' ')"
+	return 1
+}
+
+echo
+echo "pytest runners: parallelism $jobs; median of ${repeats[fixture]} (fixture), ${repeats[generated]} (generated)"
+echo "  as $(id -un 2>/dev/null || id -u) on $(uname -sr), $(nproc) CPUs, $py: $("$py" --version 2>&1)," \
+	"pytest $("$py" -c 'import pytest; print(pytest.__version__)')"
+for w in "${projects[@]}"; do echo "  $w: ${what[$w]}"; done
+
+for w in "${projects[@]}"; do
+	for c in "${cases[@]}"; do
+		state[$c/$w]=ready
+	done
+	if [ ! -x "$mp" ]; then
+		state[mp/$w]=skipped
+		note[mp/$w]="maelstrom-pytest is not built ($mp missing)"
+	fi
+	if [ "$have_xdist" -eq 0 ]; then
+		state[xdist/$w]=skipped
+		note[xdist/$w]="pytest-xdist is not installed for $py (Debian package python3-pytest-xdist)"
+	fi
+	# Warm-up: maelstrom-pytest's caches, everyone's page cache.
+	if [ "${state[mp/$w]}" = ready ]; then
+		run_case mp "$w" || state[mp/$w]=failed
+	fi
+	if [ "${state[pytest/$w]}" = ready ]; then
+		run_case pytest "$w" || state[pytest/$w]=failed
+	fi
+done
+for w in "${projects[@]}"; do
+	for ((r = 1; r <= ${repeats[$w]}; r++)); do
+		for c in "${cases[@]}"; do
+			[ "${state[$c/$w]}" = ready ] || continue
+			if run_case "$c" "$w"; then
+				results[$c/$w]+="$secs "
+			else
+				state[$c/$w]=failed
+			fi
+		done
+	done
+done
+
+# --- where a test's time goes ----------------------------------------------------------
+# mean_ms N CMD...: runs CMD N times in a row (in the generated project);
+# prints the mean wall milliseconds per run, or "-" when a run failed.
+mean_ms() {
+	local n=$1 i start end
+	shift
+	start=$EPOCHREALTIME
+	for ((i = 0; i < n; i++)); do
+		(cd "${pdir[generated]}" && "$@") >/dev/null 2>&1 </dev/null || { echo -; return 1; }
+	done
+	end=$EPOCHREALTIME
+	awk -v a="$start" -v b="$end" -v n="$n" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}'
+}
+
+# The container maelstrom-pytest gives a test of the generated project, as
+# its debug log shows the job spec; empty when it could not be found.
+container_job() { # PROGRAM-AND-ARGS-JSON-ARRAY
+	local spec=$tmp/jobspec.json
+	[ -s "$spec" ] || return 1
+	jq -c --argjson argv "$1" '.program = $argv[0] | .arguments = $argv[1:] | del(.timeout)' "$spec"
+}
+find_job_spec() {
+	[ -x "$mp" ] || return 1
+	command -v jq >/dev/null || return 1
+	(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mp" -L debug --ui simple \
+		-i 'node_id.equals(pkg_00/test_cases.py::test_case_0000)') >"$tmp/spec.log" 2>&1 </dev/null
+	sed -n 's/^.*job spec: //p' "$tmp/spec.log" | head -1 >"$tmp/jobspec.json"
+	jq -e .program "$tmp/jobspec.json" >/dev/null 2>&1
+}
+
+node=pkg_00/test_cases.py::test_case_0000
+declare -A bd
+bd[start]=$(mean_ms "$samples" "$py" -c pass)
+bd[import]=$(mean_ms "$samples" "$py" -c 'import pytest')
+bd[collect]=$(mean_ms "$samples" "$py" -m pytest --collect-only -q -p no:cacheprovider pkg_00/test_cases.py)
+bd[one]=$(mean_ms "$samples" "$py" -m pytest -q -p no:cacheprovider "$node")
+bd[c_empty]=- bd[c_one]=- bd_note=""
+if [ ! -x "$mrun" ]; then
+	bd_note="maelstrom-run is not built ($mrun missing)"
+elif ! find_job_spec; then
+	bd_note="could not read maelstrom-pytest's job spec from its debug log (\"job spec: {...}\")"
+else
+	# Stream SAMPLES jobs through one maelstrom-run at one slot (plus one
+	# warm-up job that builds and extracts the layers): the wall time per job.
+	mrun_ms() { # ARGV-JSON
+		local job
+		job=$(container_job "$1") || { echo -; return 1; }
+		printf '%s\n' "$job" >"$tmp/mrun-warm.json"
+		for ((i = 0; i < samples; i++)); do printf '%s\n' "$job"; done >"$tmp/mrun-jobs.json"
+		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$tmp/mrun-warm.json") \
+			>/dev/null 2>&1 || { echo -; return 1; }
+		local start=$EPOCHREALTIME
+		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$tmp/mrun-jobs.json") \
+			>/dev/null 2>&1 || { echo -; return 1; }
+		awk -v a="$start" -v b="$EPOCHREALTIME" -v n="$samples" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}'
+	}
+	pyin=$(jq -r .program "$tmp/jobspec.json")
+	bd[c_empty]=$(mrun_ms "$(jq -cn --arg p "$pyin" '[$p, "-c", "pass"]')")
+	# The test job as maelstrom-pytest runs it: its own program and arguments.
+	bd[c_one]=$(mrun_ms "$(jq -c '[.program] + .arguments' "$tmp/jobspec.json")")
+	[ "${bd[c_empty]}" != - ] || bd_note="maelstrom-run could not run the container's python -c pass"
+fi
+
+# --- report ------------------------------------------------------------------------
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+declare -A med
+failed=0
+for w in "${projects[@]}"; do
+	printf '\n%s (%s)\n' "$w" "${what[$w]}"
+	printf '  %-17s %9s   %s\n' case "wall s" "runs (s)"
+	for c in "${cases[@]}"; do
+		case ${state[$c/$w]} in
+		ready)
+			med[$c/$w]=$(median "${results[$c/$w]}")
+			printf '  %-17s %9.3f   %s\n' "${label[$c]}" "${med[$c/$w]}" "${results[$c/$w]}"
+			;;
+		skipped) printf '  %-17s %9s   %s\n' "${label[$c]}" - "SKIPPED: ${note[$c/$w]}" ;;
+		failed)
+			printf '  %-17s %9s   %s\n' "${label[$c]}" - "FAILED: ${note[$c/$w]}"
+			failed=1
+			;;
+		esac
+	done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t) ? "met" : "NOT met"}'; }
+echo
+echo "ratios (wall time):"
+for w in "${projects[@]}"; do
+	pre=$(printf %-10s "$w:")
+	if [ -n "${med[mp/$w]:-}" ] && [ -n "${med[bare/$w]:-}" ]; then
+		v=$(ratio "${med[mp/$w]}" "${med[bare/$w]}")
+		echo "  $pre maelstrom-pytest / bare per-test:  ${v}x  (target <= 1.15x: $(verdict "$v" 1.15))"
+	else
+		echo "  $pre maelstrom-pytest / bare per-test:  n/a (a case did not run)"
+	fi
+	for c in pytest xdist; do
+		if [ -n "${med[mp/$w]:-}" ] && [ -n "${med[$c/$w]:-}" ]; then
+			echo "  $pre maelstrom-pytest / $(printf %-15s "${label[$c]}:") $(ratio "${med[mp/$w]}" "${med[$c/$w]}")x  (reference)"
+		else
+			echo "  $pre maelstrom-pytest / $(printf %-15s "${label[$c]}:") n/a (${note[$c/$w]:-a case did not run})"
+		fi
+	done
+	if [ -n "${med[bare/$w]:-}" ] && [ -n "${med[pytest/$w]:-}" ]; then
+		echo "  $pre bare per-test / pytest:            $(ratio "${med[bare/$w]}" "${med[pytest/$w]}")x  (reference)"
+	fi
+done
+
+sub() { # A B: A - B, or "-" when either is missing
+	if [ "$1" = - ] || [ "$2" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; fi
+}
+echo
+echo "where one test's time goes (ms, sequential, mean of $samples runs; generated project):"
+printf '  %-46s %8s   %s\n' "interpreter start (python -c pass)" "${bd[start]}" ""
+printf '  %-46s %8s   %s\n' "import pytest" "$(sub "${bd[import]}" "${bd[start]}")" \
+	"(python -c 'import pytest': ${bd[import]})"
+printf '  %-46s %8s   %s\n' "pytest start-up, collecting a $gen_tests-test module" \
+	"$(sub "${bd[collect]}" "${bd[import]}")" "(pytest --collect-only FILE: ${bd[collect]})"
+printf '  %-46s %8s   %s\n' "selecting and running one test, reporting" "$(sub "${bd[one]}" "${bd[collect]}")" \
+	"(pytest NODE_ID: ${bd[one]})"
+printf '  %-46s %8s   %s\n' "container around python -c pass" "$(sub "${bd[c_empty]}" "${bd[start]}")" \
+	"(maelstrom-run, python -c pass: ${bd[c_empty]})"
+printf '  %-46s %8s   %s\n' "container around one test" "$(sub "${bd[c_one]}" "${bd[one]}")" \
+	"(maelstrom-run, the test's job: ${bd[c_one]})"
+[ -z "$bd_note" ] || echo "  container rows: $bd_note"
+exit "$failed"

@@ -1,0 +1,186 @@
+/*
+ * pytest_discover: collect, adopt the interpreter, hand tests to the
+ * engine. See pytest_discover.h.
+ */
+#include "runners/pytest/pytest_discover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/strv.h"
+#include "runners/pytest/pytest_collect.h"
+
+struct pytest_discover {
+	struct reactor *r;
+	struct engine *e;
+	const struct pytest_opts *opts;
+	struct directives *directives;
+	struct pytest_python python;   /* the interpreter the jobs use */
+	bool have_python;
+	char *interpreter;             /* the candidate that worked last */
+	struct pytest_job_ctx job;
+	struct pytest_collect *collect;
+	bool text_to_stderr;
+	bool stopped;
+};
+
+int pytest_load_directives(const char *project_dir, struct directives **out, struct err **err)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", project_dir, PYTEST_SPEC_FILE) < 0)
+		abort();
+	int rc;
+	if (access(path, F_OK) == 0)
+		rc = directives_load(out, path, NULL, &filter_flavor_pytest, err);
+	else
+		rc = directives_load(out, NULL, directives_default_text(&filter_flavor_pytest),
+				     &filter_flavor_pytest, err);
+	free(path);
+	return rc;
+}
+
+struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pytest_opts *opts,
+					    struct directives *dirs)
+{
+	struct pytest_discover *d = calloc(1, sizeof(*d));
+	if (!d)
+		abort();
+	d->r = r;
+	d->opts = opts;
+	d->directives = dirs;
+	d->job.directives = dirs;
+	d->job.project_dir = opts->project_dir;
+	d->job.helpers_dir = opts->helpers_dir;
+	d->job.args = opts->test_args;
+	d->job.n_args = opts->n_test_args;
+	return d;
+}
+
+void pytest_discover_attach(struct pytest_discover *d, struct engine *e, bool text_to_stderr)
+{
+	d->e = e;
+	d->text_to_stderr = text_to_stderr;
+}
+
+int pytest_discover_job(void *arg, const struct test_case *tc, struct job_spec *out,
+			bool *ignored, struct err **err)
+{
+	struct pytest_discover *d = arg;
+	return pytest_job_make(&d->job, tc, out, ignored, err);
+}
+
+/* Discovery failed: say so where the user looks. */
+static void failed(struct pytest_discover *d, const char *message)
+{
+	if (d->text_to_stderr) {
+		size_t n = strlen(message);
+		fprintf(stderr, "%s%s", message, n && message[n - 1] == '\n' ? "" : "\n");
+		engine_discovery_failed(d->e, NULL);   /* the exit status only */
+		return;
+	}
+	engine_discovery_failed(d->e, message);
+}
+
+/* Takes the interpreter that collected for the jobs. */
+static void adopt(struct pytest_discover *d, struct pytest_collection *res)
+{
+	pytest_python_release(&d->python);
+	d->python = res->python;
+	memset(&res->python, 0, sizeof(res->python));
+	d->have_python = true;
+	d->job.python = &d->python;
+	free(d->interpreter);
+	d->interpreter = strdup(res->interpreter);
+	if (!d->interpreter)
+		abort();
+	size_t dropped = pytest_python_check_extensions(&d->python);
+	log_debug("tests run with %s (Python %s, pytest %s); %zu extension module%s left out",
+		  d->python.executable, d->python.version, d->python.pytest_version, dropped,
+		  dropped == 1 ? "" : "s");
+}
+
+static void on_collected(void *arg, struct pytest_collection *res)
+{
+	struct pytest_discover *d = arg;
+	pytest_collect_free(d->collect);   /* from inside its callback: allowed */
+	d->collect = NULL;
+	if (res->found)
+		adopt(d, res);
+	if (res->n_tests && !d->stopped) {
+		engine_add_tests(d->e, res->tests, res->n_tests);
+		res->n_tests = 0;   /* the engine took them */
+	}
+	if (res->failed)
+		failed(d, res->message ? res->message : "collecting the tests failed");
+	pytest_collection_release(res);
+	engine_discovery_done(d->e);
+}
+
+/* The interpreters to try: the one that worked last first. */
+static char **candidates(const struct pytest_discover *d)
+{
+	char **all = pytest_python_candidates(d->opts->python);
+	if (!d->interpreter)
+		return all;
+	char **v = strv_push(strv_dup(NULL), d->interpreter);
+	for (char **c = all; *c; c++)
+		if (strcmp(*c, d->interpreter) != 0)
+			v = strv_push(v, *c);
+	strv_free(all);
+	return v;
+}
+
+void pytest_discover_start(struct pytest_discover *d)
+{
+	d->stopped = false;
+	char **cands = candidates(d);
+	struct pytest_collect_opts o = {
+		.candidates = (const char *const *)cands,
+		.helpers_dir = d->opts->helpers_dir,
+		.project_dir = d->opts->project_dir,
+		.args = d->opts->collect_args,
+		.n_args = d->opts->n_collect_args,
+	};
+	d->collect = pytest_collect_start(d->r, &o, on_collected, d);
+	strv_free(cands);
+}
+
+void pytest_discover_rerun(void *arg)
+{
+	struct pytest_discover *d = arg;
+	struct directives *dirs = NULL;
+	struct err *err = NULL;
+	if (pytest_load_directives(d->opts->project_dir, &dirs, &err) < 0) {
+		failed(d, err_msg(err));
+		err_free(&err);
+		engine_discovery_done(d->e);
+		return;
+	}
+	directives_free(d->directives);
+	d->directives = dirs;
+	d->job.directives = dirs;
+	pytest_discover_start(d);
+}
+
+void pytest_discover_stop(struct pytest_discover *d)
+{
+	if (!d)
+		return;
+	d->stopped = true;
+	pytest_collect_free(d->collect);
+	d->collect = NULL;
+}
+
+void pytest_discover_free(struct pytest_discover *d)
+{
+	if (!d)
+		return;
+	pytest_discover_stop(d);
+	directives_free(d->directives);
+	pytest_python_release(&d->python);
+	free(d->interpreter);
+	free(d);
+}

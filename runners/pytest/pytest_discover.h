@@ -1,0 +1,83 @@
+/*
+ * pytest_discover: maelstrom-pytest's discovery, from a project directory
+ * to test cases in the engine:
+ *
+ *   1. collect (runners/pytest/pytest_collect.h) with the candidate
+ *      interpreters until one has pytest;
+ *   2. adopt that interpreter for the jobs (its extension modules whose
+ *      libraries are missing are left out, see pytest_python.h);
+ *   3. hand every collected test to the engine in one batch (so the whole
+ *      listing is ordered the book's way), report a failed collection with
+ *      engine_discovery_failed (pytest's report, or the interpreters tried;
+ *      whatever was collected still runs), then engine_discovery_done.
+ *
+ * With --watch, pytest_discover_rerun reloads maelstrom-pytest.toml and
+ * collects again, trying the interpreter that worked last time first.
+ *
+ * Ownership: the discovery borrows the reactor, engine and options, which
+ * must outlive it; it owns the directives it was given or reloaded and the
+ * interpreter's description, which the jobs borrow (valid until the next
+ * rerun's collection ends, when no job of the previous run is left).
+ */
+#ifndef RUNNERS_PYTEST_DISCOVER_H
+#define RUNNERS_PYTEST_DISCOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/reactor.h"
+#include "runners/directives.h"
+#include "runners/engine.h"
+#include "runners/pytest/pytest_job.h"
+
+/* The spec file's name in the project directory. */
+#define PYTEST_SPEC_FILE "maelstrom-pytest.toml"
+
+/* What the command line and configuration say (borrowed). */
+struct pytest_opts {
+	const char *project_dir;          /* real path */
+	const char *helpers_dir;          /* real path */
+	const char *python;               /* the `python` value, or NULL */
+	const char *const *collect_args;  /* --pyargs MODULE, extra-pytest-args,
+					     extra-pytest-collect-args */
+	size_t n_collect_args;
+	const char *const *test_args;     /* extra-pytest-args, extra-pytest-test-args */
+	size_t n_test_args;
+};
+
+struct pytest_discover;
+
+/* Loads <project>/maelstrom-pytest.toml, or the book's default when there
+ * is none. */
+int pytest_load_directives(const char *project_dir, struct directives **out, struct err **err);
+
+/* Creates the discovery; takes the directives. The engine is attached
+ * afterwards (it is made with the discovery as its callbacks' argument). */
+struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pytest_opts *opts,
+					    struct directives *d);
+
+/* Sets the engine the tests go to; before pytest_discover_start. Failure
+ * messages go through the engine's UI, or to standard error when
+ * text_to_stderr (--list: standard output holds only the list). */
+void pytest_discover_attach(struct pytest_discover *d, struct engine *e, bool text_to_stderr);
+
+/* The engine_job_fn to give the engine, with the discovery as its
+ * argument: pytest_job_make with the current directives and interpreter. */
+int pytest_discover_job(void *arg, const struct test_case *tc, struct job_spec *out,
+			bool *ignored, struct err **err);
+
+/* Starts collecting. */
+void pytest_discover_start(struct pytest_discover *d);
+
+/* --watch: reloads the spec file and collects again (an
+ * engine_rediscover_fn; arg is the discovery). */
+void pytest_discover_rerun(void *arg);
+
+/* Kills the collection; no more tests reach the engine. */
+void pytest_discover_stop(struct pytest_discover *d);
+
+/* Stops and frees. Safe on NULL. */
+void pytest_discover_free(struct pytest_discover *d);
+
+#endif

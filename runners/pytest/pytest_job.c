@@ -1,0 +1,271 @@
+/*
+ * pytest_job: directives + the host's Python + the project + the plugin,
+ * and pytest's command line. See pytest_job.h.
+ */
+#include "runners/pytest/pytest_job.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/strv.h"
+#include "runners/engine.h"
+#include "runners/pytest/pytest_collect.h"
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+/* ---- layers ------------------------------------------------------------------- */
+
+void pytest_glob_below(const char *project_dir, const char *dir, char **glob, char **strip)
+{
+	struct buf ups = BUF_INIT, g = BUF_INIT;
+	buf_appends(&ups, "");
+	/* One ".." per component of the project directory. */
+	for (const char *p = project_dir; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		buf_appends(&ups, ups.len ? "/.." : "..");
+		while (*p && *p != '/')
+			p++;
+	}
+	buf_appends(&g, ups.data);
+	const char *d = dir;
+	while (*d == '/')
+		d++;
+	if (*d && ups.len)
+		buf_appends(&g, "/");
+	for (; *d; d++) {
+		if (strchr("*?[]{}\\,", *d))
+			buf_append(&g, "\\", 1);
+		buf_append(&g, d, 1);
+	}
+	if (g.len && g.data[g.len - 1] != '/')
+		buf_appends(&g, "/");
+	buf_appends(&g, "**");
+	*glob = buf_detach(&g, NULL);
+	if (ups.len) {
+		*strip = buf_detach(&ups, NULL);
+	} else {
+		*strip = NULL;
+		buf_release(&ups);
+	}
+}
+
+static struct layer_spec *push_layer(struct container_spec *c, enum layer_kind kind)
+{
+	struct layer_spec *v = reallocarray(c->layers, c->n_layers + 1, sizeof(*v));
+	if (!v)
+		abort();
+	c->layers = v;
+	struct layer_spec *l = &v[c->n_layers++];
+	memset(l, 0, sizeof(*l));
+	l->kind = kind;
+	if (kind == LAYER_PATHS || kind == LAYER_STUBS || kind == LAYER_SHARED_LIBS)
+		l->paths = strv_dup(NULL);
+	return l;
+}
+
+/* Adds path to a paths-like layer, once. */
+static void layer_add_path(struct layer_spec *l, const char *path)
+{
+	for (size_t i = 0; i < l->n_paths; i++)
+		if (strcmp(l->paths[i], path) == 0)
+			return;
+	l->paths = strv_push(l->paths, path);
+	l->n_paths++;
+}
+
+static void push_python_layers(struct container_spec *c, const struct pytest_job_ctx *ctx)
+{
+	const struct pytest_python *py = ctx->python;
+	struct layer_spec *l = push_layer(c, LAYER_PATHS);
+	layer_add_path(l, py->executable);
+	layer_add_path(l, py->real_executable);
+	for (char **f = py->files; f && *f; f++)
+		layer_add_path(l, *f);
+
+	l = push_layer(c, LAYER_SHARED_LIBS);
+	layer_add_path(l, py->real_executable);
+	for (char **x = py->extensions; x && *x; x++)
+		layer_add_path(l, *x);
+
+	for (char **d = py->dirs; d && *d; d++) {
+		l = push_layer(c, LAYER_GLOB);
+		pytest_glob_below(ctx->project_dir, *d, &l->glob, &l->prefix.strip_prefix);
+	}
+}
+
+void pytest_job_push_layers(struct container_spec *c, const struct pytest_job_ctx *ctx,
+			    bool with_python)
+{
+	if (with_python && ctx->python)
+		push_python_layers(c, ctx);
+
+	struct layer_spec *l = push_layer(c, LAYER_GLOB);
+	l->glob = xstrdup(PYTEST_PROJECT_GLOB);
+	l->prefix.prepend_prefix = xstrdup(ctx->project_dir);
+
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/", ctx->project_dir) < 0)
+		abort();
+	l = push_layer(c, LAYER_STUBS);
+	layer_add_path(l, dir);
+	free(dir);
+
+	char *plugin = NULL;
+	if (asprintf(&plugin, "%s/%s.py", ctx->helpers_dir, PYTEST_REPORT_PLUGIN) < 0)
+		abort();
+	l = push_layer(c, LAYER_PATHS);
+	layer_add_path(l, plugin);
+	free(plugin);
+}
+
+/* ---- mounts ---------------------------------------------------------------------- */
+
+/* True when path is dir or below it. */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+void pytest_job_unshadow(struct container_spec *c, const char *project_dir)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		struct mount_spec *m = &c->mounts[i];
+		if (m->kind == MOUNT_TMP && m->mount_point &&
+		    path_within(project_dir, m->mount_point)) {
+			mount_spec_release(m);
+			c->enable_writable_file_system = true;
+			continue;
+		}
+		c->mounts[kept++] = *m;
+	}
+	c->n_mounts = kept;
+}
+
+/* ---- environment ----------------------------------------------------------------- */
+
+static void add_var(struct env_spec *e, const char *name, char *value)
+{
+	struct env_var *v = reallocarray(e->vars, e->n_vars + 1, sizeof(*v));
+	if (!v)
+		abort();
+	e->vars = v;
+	v[e->n_vars].name = xstrdup(name);
+	v[e->n_vars].value = value;
+	e->n_vars++;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		abort();
+	return s;
+}
+
+static void push_environment(struct container_spec *c, const struct pytest_job_ctx *ctx)
+{
+	struct env_spec *v = reallocarray(c->environment, c->n_environment + 1, sizeof(*v));
+	if (!v)
+		abort();
+	c->environment = v;
+	struct env_spec *e = &v[c->n_environment++];
+	memset(e, 0, sizeof(*e));
+	e->extend = true;
+	add_var(e, "PYTHONPATH",
+		xasprintf("%s:$prev{PYTHONPATH:-$env{PYTHONPATH:-}}", ctx->helpers_dir));
+	add_var(e, "PYTEST_XDIST_AUTO_NUM_WORKERS", xstrdup("1"));
+	add_var(e, "PYTHONDONTWRITEBYTECODE", xstrdup("1"));
+	char *bindir = xstrdup(ctx->python ? ctx->python->executable : "/usr/bin/python3");
+	char *slash = strrchr(bindir, '/');
+	if (slash)
+		*slash = '\0';
+	add_var(e, "PATH", xasprintf("$prev{PATH:-%s:/usr/local/bin:/usr/bin:/bin}", bindir));
+	free(bindir);
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+static void set_command(struct job_spec *out, const struct pytest_job_ctx *ctx,
+			const char *run_arg)
+{
+	out->program = xstrdup(ctx->python->executable);
+	const char *head[] = {"-m", "pytest", "--verbose", "-p", "no:cacheprovider",
+			      "-p", PYTEST_REPORT_PLUGIN, NULL};
+	char **args = strv_dup(head);
+	for (size_t i = 0; i < ctx->n_args; i++)
+		args = strv_push(args, ctx->args[i]);
+	args = strv_push(args, run_arg);
+	out->arguments = args;
+	out->n_arguments = strv_len((const char *const *)args);
+}
+
+int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
+		    struct err **err)
+{
+	const struct pytest_job_ctx *ctx = arg;
+	const struct pytest_case *pc = pytest_case_of(tc);
+	*ignored = false;
+	if (!pc || !pc->run_arg)
+		return err_set(err, EINVAL, "test %s was not collected by maelstrom-pytest",
+			       tc->display ? tc->display : "(unnamed)");
+	if (!ctx->python)
+		return err_set(err, EINVAL, "no Python interpreter is known to run %s",
+			       tc->display);
+	struct engine_case_view view;
+	engine_case_view_init(&view, tc);
+	struct directive_result res;
+	int rc = directives_apply(ctx->directives, engine_case_lookup, engine_case_simple, &view,
+				  &res, err);
+	engine_case_view_release(&view);
+	if (rc < 0)
+		return -1;
+	if (res.ignore) {
+		*ignored = true;
+		directive_result_release(&res);
+		return 0;
+	}
+	if (res.container.image.name) {
+		err_set(err, ENOTSUP,
+			"image `%s`: container images are not supported yet; the default container "
+			"is built from the host's Python, so drop the `image` from "
+			"maelstrom-pytest.toml",
+			res.container.image.name);
+		directive_result_release(&res);
+		return -1;
+	}
+	out->container = res.container;
+	memset(&res.container, 0, sizeof(res.container));
+	pytest_job_push_layers(&out->container, ctx, res.include_shared_libraries);
+	pytest_job_unshadow(&out->container, ctx->project_dir);
+	push_environment(&out->container, ctx);
+	if (!out->container.working_directory)
+		out->container.working_directory = xstrdup(ctx->project_dir);
+	set_command(out, ctx, pc->run_arg);
+	out->timeout_s = res.timeout_s;
+	directive_result_release(&res);
+	return 0;
+}
