@@ -13,6 +13,7 @@
 
 #include "core/cleanup.h"
 #include "core/err.h"
+#include "core/fdio.h"
 
 #define MAX_FILE (256u << 20)
 #define LINE_LEN (2 * DIGEST_HEX_LEN + 2)
@@ -220,20 +221,6 @@ static int by_stamp(const void *a, const void *b)
 	return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes the persistable records, newest max_entries, to a temp file and
  * renames it over the cache file. */
 static int write_file(struct digest_map *m, struct err **err)
@@ -271,7 +258,7 @@ static int write_file(struct digest_map *m, struct err **err)
 	if (fd < 0)
 		return err_set(err, errno, "cannot create a temporary file next to cache file %s",
 			       m->path);
-	if (fchmod(fd, 0644) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0644) < 0 || fd_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		int saved = errno;
 		unlink(tmp);
 		return err_set(err, saved, "cannot write cache file %s", tmp);

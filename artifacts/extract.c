@@ -21,6 +21,7 @@
 
 #include "artifacts/extract_internal.h"
 #include "core/cleanup.h"
+#include "core/fdio.h"
 
 /* The parent directory of an entry, created if missing. The descriptor
  * belongs to the cache: do not close it. */
@@ -66,23 +67,6 @@ static int clear_slot(struct extractor *x, int dir, const char *name, const char
 
 /* ---- entries --------------------------------------------------------- */
 
-static int write_all_at(int fd, const void *buf, size_t len, off_t off)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
 {
 	if (archive_entry_mtime_is_set(e)) {
@@ -119,7 +103,7 @@ static int extract_file(struct extractor *x, struct archive *a, struct archive_e
 		if (r < ARCHIVE_WARN)
 			return err_set(err, 0, "layer tar %s: entry `%s`: cannot read its data: %s",
 				       x->tar, x->entry, archive_msg(a));
-		if (size && write_all_at(fd, buf, size, (off_t)offset) < 0)
+		if (size && fd_pwrite_all(fd, buf, size, (off_t)offset) < 0)
 			return err_set(err, errno, "layer tar %s: entry `%s`: cannot write file",
 				       x->tar, x->entry);
 	}

@@ -19,14 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
-
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452 /* same number on every architecture */
-#endif
+#include "core/fdio.h"
 
 struct level {
 	char *name;
@@ -38,16 +34,6 @@ struct walk {
 	struct level *levels;
 	size_t n, cap;
 };
-
-/* chmod of dirfd/name that never follows a symlink at name. */
-static int chmod_nofollow(int dirfd, const char *name, mode_t mode)
-{
-	if (syscall(SYS_fchmodat2, dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -1;
-	return fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
-}
 
 /* "top/a/b/child" for messages (child may be NULL). Caller frees. */
 static char *walk_path(const struct walk *w, const char *child)
@@ -97,7 +83,7 @@ static void walk_release(struct walk *w)
 static int open_for_removal(const struct walk *w, int parent, const char *name,
 			    const struct stat *st, struct err **err)
 {
-	if ((st->st_mode & 0700) != 0700 && chmod_nofollow(parent, name, 0700) < 0) {
+	if ((st->st_mode & 0700) != 0700 && fd_chmod_nofollow(parent, name, 0700) < 0) {
 		int saved = errno;
 		_cleanup_free_ char *p = walk_path(w, name);
 		return err_set(err, saved, "cannot make directory %s writable to remove it", p);

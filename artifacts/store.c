@@ -19,6 +19,7 @@
 #include "artifacts/extract.h"
 #include "artifacts/store_internal.h"
 #include "core/cleanup.h"
+#include "core/fdio.h"
 #include "core/log.h"
 
 /* ---- opening ------------------------------------------------------------- */
@@ -263,22 +264,6 @@ int store_commit(struct store *s, const char *tmp_path, const struct digest *exp
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copies src into the temp file dst while hashing what was copied. */
 static int copy_hashing(int src, int dst, struct digest *out, const char *path,
 			struct err **err)
@@ -300,7 +285,7 @@ static int copy_hashing(int src, int dst, struct digest *out, const char *path,
 		if (n == 0)
 			break;
 		digest_state_update(h, buf, (size_t)n);
-		if (write_all(dst, buf, (size_t)n) < 0) {
+		if (fd_write_all(dst, buf, (size_t)n) < 0) {
 			ret = err_set(err, errno, "cannot copy %s into the artifact cache", path);
 			break;
 		}

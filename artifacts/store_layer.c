@@ -19,26 +19,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "artifacts/extract.h"
 #include "artifacts/store_internal.h"
 #include "core/cleanup.h"
+#include "core/fdio.h"
 #include "core/log.h"
-
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-
-static int chmod_nofollow(int dirfd, const char *name, mode_t mode)
-{
-	if (syscall(SYS_fchmodat2, dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -1;
-	return fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
-}
 
 /* ---- size records ------------------------------------------------------ */
 
@@ -98,7 +85,7 @@ static int layer_dir_detach(struct store *s, const char *name, char **away, stru
 	/* Moving a directory to another parent rewrites its "..": it must be
 	 * writable (for a non-root owner). */
 	if (S_ISDIR(st.st_mode) && (st.st_mode & 0200) == 0 &&
-	    chmod_nofollow(s->layers_fd, name, (st.st_mode & 07777) | 0200) < 0)
+	    fd_chmod_nofollow(s->layers_fd, name, (st.st_mode & 07777) | 0200) < 0)
 		return err_set(err, errno, "cannot make %s/layers/%s writable to remove it", s->root,
 			       name);
 	if (asprintf(away, "evict-%s", name) < 0)
@@ -192,7 +179,7 @@ static int extract_layer(struct store *s, struct store_entry *e, struct err **er
 	if (r == 0 && syncfs(s->own_fd) < 0)
 		r = err_set(err, errno, "cannot flush extracted layer %s to disk", tmpdir);
 	if (r == 0 && (fstatat(s->own_fd, tmpname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		       chmod_nofollow(s->own_fd, tmpname, (st.st_mode & 07777) | 0200) < 0))
+		       fd_chmod_nofollow(s->own_fd, tmpname, (st.st_mode & 07777) | 0200) < 0))
 		r = err_set(err, errno, "cannot prepare extracted layer %s", tmpdir);
 	if (r == 0 && renameat2(s->own_fd, tmpname, s->layers_fd, e->hex, RENAME_NOREPLACE) < 0) {
 		if (errno == EINVAL) /* no RENAME_NOREPLACE here: fails on a non-empty dir */
@@ -213,7 +200,7 @@ static int extract_layer(struct store *s, struct store_entry *e, struct err **er
 		}
 		if (r < 0)
 			return -1;
-	} else if (chmod_nofollow(s->layers_fd, e->hex, st.st_mode & 07777) < 0) {
+	} else if (fd_chmod_nofollow(s->layers_fd, e->hex, st.st_mode & 07777) < 0) {
 		log_warning("cannot make %s/layers/%s read-only: %s", s->root, e->hex,
 			    strerror(errno));
 	}

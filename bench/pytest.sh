@@ -30,7 +30,7 @@
 #   container, one test    maelstrom-run: the same `python -m pytest NODE_ID`
 #                          in that container
 # The container is the one maelstrom-pytest builds for the generated project's
-# tests (its job spec, read from its debug log).
+# tests: its job spec from its debug log (see find_job_spec).
 #
 # Exits non-zero only when a case that could run failed, never on a time. A
 # Python without pytest skips everything; a missing maelstrom-pytest (or
@@ -82,6 +82,7 @@ have_xdist=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-pytest.XXXXXX") || die "cannot make a temp dir"
 cleanup() {
 	chmod -R u+w "$tmp" 2>/dev/null
+	[ -n "${BENCH_KEEP:-}" ] && { echo "kept $tmp"; return; }
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -212,20 +213,72 @@ mean_ms() {
 	awk -v a="$start" -v b="$end" -v n="$n" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}'
 }
 
-# The container maelstrom-pytest gives a test of the generated project, as
-# its debug log shows the job spec; empty when it could not be found.
-container_job() { # PROGRAM-AND-ARGS-JSON-ARRAY
-	local spec=$tmp/jobspec.json
-	[ -s "$spec" ] || return 1
-	jq -c --argjson argv "$1" '.program = $argv[0] | .arguments = $argv[1:] | del(.timeout)' "$spec"
-}
+# The container maelstrom-pytest gives a test of the generated project, in
+# $tmp/jobspec.json, from its debug log: its "job spec: {...}" line when it
+# prints one, else rebuilt from the layers it built ("layer {...} built as")
+# and what runners/pytest/pytest_job.h documents (the shared libraries of the
+# interpreter and its extension modules, which the log cuts short, from the
+# collection helper's "python" record; the default mounts, minus
+# the /tmp mount when the project is under /tmp, which makes the root
+# writable instead; PYTHONPATH = the plugin's directory; the project as the
+# working directory; the interpreter it names in "tests run with PATH").
 find_job_spec() {
+	local log=$tmp/spec.log spec=$tmp/jobspec.json d proj pyin
 	[ -x "$mp" ] || return 1
 	command -v jq >/dev/null || return 1
-	(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mp" -L debug --ui simple \
-		-i 'node_id.equals(pkg_00/test_cases.py::test_case_0000)') >"$tmp/spec.log" 2>&1 </dev/null
-	sed -n 's/^.*job spec: //p' "$tmp/spec.log" | head -1 >"$tmp/jobspec.json"
-	jq -e .program "$tmp/jobspec.json" >/dev/null 2>&1
+	d=${pdir[generated]}
+	(cd "$d" && timeout "$limit" "${xdg[@]}" "$mp" -L debug --ui simple \
+		-i 'node_id.equals(pkg_00/test_cases.py::test_case_0000)') >"$log" 2>&1 </dev/null
+	sed -n 's/^.*job spec: //p' "$log" | head -1 >"$spec"
+	if [ -s "$spec" ] && jq -e .program "$spec" >/dev/null 2>&1; then
+		spec_how="maelstrom-pytest's job spec"
+		return 0
+	fi
+	proj=$(cd "$d" && pwd -P)
+	pyin=$(sed -n 's/^.*debug: tests run with \(.*\) (Python .*$/\1/p' "$log" | head -1)
+	[ -n "$pyin" ] || return 1
+	sed -n 's/^.*debug: layer \({.*}\) built as [0-9a-f]*$/\1/p' "$log" >"$tmp/layers.lines"
+	# The log cuts long lines: the shared libraries' layer (one path per
+	# extension module) is rebuilt from the collection helper's record.
+	if grep -q 'debug: layer {"shared-library-dependencies"' "$log" &&
+		! grep -q '^{"shared-library-dependencies"' "$tmp/layers.lines"; then
+		local helpers dropped
+		helpers=$(jq -r '.paths // [] | .[] | select(endswith("/maelstrom_pytest_report.py"))' \
+			"$tmp/layers.lines" | head -1)
+		helpers=${helpers%/*}
+		[ -f "$helpers/maelstrom_pytest_collect.py" ] || return 1
+		(cd "$d" && "$pyin" "$helpers/maelstrom_pytest_collect.py" pkg_00/test_cases.py) 2>/dev/null |
+			jq -c 'select(.type == "python")' >"$tmp/python.json"
+		dropped=$(sed -n 's/^.*debug: tests run with .*; \([0-9]*\) extension modules* left out.*$/\1/p' "$log")
+		# Extension modules maelstrom-pytest left out are unknown here: then
+		# only the interpreter's libraries.
+		jq -c --arg all "$([ "${dropped:-0}" -eq 0 ] && echo 1)" \
+			'{"shared-library-dependencies": ([.real_executable] + (if $all == "1" then .extensions else [] end))}' \
+			"$tmp/python.json" >>"$tmp/layers.lines" || return 1
+	fi
+	jq -s 'sort_by(if has("stubs") then 0 else 1 end)' "$tmp/layers.lines" >"$tmp/layers.json" || return 1
+	jq -n --slurpfile layers "$tmp/layers.json" --arg py "$pyin" --arg proj "$proj" '
+		($layers[0] | map(.paths // [] | .[]) | map(select(endswith("/maelstrom_pytest_report.py")))
+			| first // "" | sub("/[^/]*$"; "")) as $helpers
+		| ($proj | startswith("/tmp/") or . == "/tmp") as $under_tmp
+		| {layers: $layers[0],
+		   mounts: ((if $under_tmp then [] else [{type: "tmp", mount_point: "/tmp"}] end)
+			+ [{type: "proc", mount_point: "/proc"}, {type: "sys", mount_point: "/sys"},
+			   {type: "devices", devices: ["full", "null", "random", "urandom", "zero"]}]),
+		   enable_writable_file_system: $under_tmp,
+		   environment: {PYTHONPATH: $helpers, PYTEST_XDIST_AUTO_NUM_WORKERS: "1",
+			PYTHONDONTWRITEBYTECODE: "1",
+			PATH: (($py | sub("/[^/]*$"; "")) + ":/usr/local/bin:/usr/bin:/bin")},
+		   working_directory: $proj,
+		   program: $py,
+		   arguments: ["-m", "pytest", "--verbose", "-p", "no:cacheprovider", "-p",
+			"maelstrom_pytest_report", "pkg_00/test_cases.py::test_case_0000"]}' >"$spec" || return 1
+	spec_how="rebuilt from maelstrom-pytest's debug log"
+	jq -e '.layers | length > 0' "$spec" >/dev/null
+}
+container_job() { # ARGV-JSON: the container's job with that program and arguments
+	jq -c --argjson argv "$1" '.program = $argv[0] | .arguments = $argv[1:] | del(.timeout)' \
+		"$tmp/jobspec.json"
 }
 
 node=pkg_00/test_cases.py::test_case_0000
@@ -234,11 +287,11 @@ bd[start]=$(mean_ms "$samples" "$py" -c pass)
 bd[import]=$(mean_ms "$samples" "$py" -c 'import pytest')
 bd[collect]=$(mean_ms "$samples" "$py" -m pytest --collect-only -q -p no:cacheprovider pkg_00/test_cases.py)
 bd[one]=$(mean_ms "$samples" "$py" -m pytest -q -p no:cacheprovider "$node")
-bd[c_empty]=- bd[c_one]=- bd_note=""
+bd[c_empty]=- bd[c_one]=- bd_note="" spec_how=""
 if [ ! -x "$mrun" ]; then
 	bd_note="maelstrom-run is not built ($mrun missing)"
 elif ! find_job_spec; then
-	bd_note="could not read maelstrom-pytest's job spec from its debug log (\"job spec: {...}\")"
+	bd_note="could not find maelstrom-pytest's container in its debug log ($tmp/spec.log)"
 else
 	# Stream SAMPLES jobs through one maelstrom-run at one slot (plus one
 	# warm-up job that builds and extracts the layers): the wall time per job.
@@ -323,5 +376,9 @@ printf '  %-46s %8s   %s\n' "container around python -c pass" "$(sub "${bd[c_emp
 	"(maelstrom-run, python -c pass: ${bd[c_empty]})"
 printf '  %-46s %8s   %s\n' "container around one test" "$(sub "${bd[c_one]}" "${bd[one]}")" \
 	"(maelstrom-run, the test's job: ${bd[c_one]})"
-[ -z "$bd_note" ] || echo "  container rows: $bd_note"
+if [ -n "$bd_note" ]; then
+	echo "  container rows: $bd_note"
+else
+	echo "  container rows: maelstrom-run, one slot, $samples jobs after a warm-up job; the container $spec_how"
+fi
 exit "$failed"

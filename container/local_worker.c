@@ -108,6 +108,16 @@ static void job_unpin_layers(struct lw_job *j)
 		store_unpin(j->w->store, &j->layers[i]);
 }
 
+/* Frees the job (already off the list), then hands res to its callback. */
+static void job_complete(struct lw_job *j, struct job_result *res)
+{
+	executor_done_cb *cb = j->cb;
+	void *cb_arg = j->arg;
+	uint64_t id = j->id;
+	job_free(j);
+	cb(cb_arg, id, res);
+}
+
 /* Runs after the dispatch round: delivers the result, then frees the job. */
 static void job_deliver(void *arg)
 {
@@ -117,11 +127,7 @@ static void job_deliver(void *arg)
 		abort();
 	*res = j->result;
 	memset(&j->result, 0, sizeof(j->result));
-	executor_done_cb *cb = j->cb;
-	void *cb_arg = j->arg;
-	uint64_t id = j->id;
-	job_free(j);
-	cb(cb_arg, id, res);
+	job_complete(j, res);
 }
 
 /* Decides a job's result without running it (cancel, layer failure). */
@@ -141,14 +147,9 @@ static void on_exec_done(void *arg, uint64_t exec_id, struct job_result *res)
 {
 	struct lw_job *j = arg;
 	(void)exec_id;
-	struct local_worker *w = j->w;
-	job_unlink(w, j);
+	job_unlink(j->w, j);
 	job_unpin_layers(j);
-	executor_done_cb *cb = j->cb;
-	void *cb_arg = j->arg;
-	uint64_t id = j->id;
-	job_free(j);
-	cb(cb_arg, id, res);
+	job_complete(j, res);
 }
 
 static void job_start(struct lw_job *j)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/fdio.h"
 #include "net/artifact_xfer_internal.h"
 
 /* ---- routing -------------------------------------------------------------- */
@@ -297,17 +298,8 @@ uint64_t xfer_sink_remaining(const struct xfer_sink *k)
 int xfer_sink_write(struct xfer_sink *k, const void *data, size_t len, struct err **err)
 {
 	digest_state_update(k->hash, data, len);
-	const char *p = data;
-	size_t left = len;
-	while (left > 0) {
-		ssize_t n = write(k->fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set(err, errno, "cannot write temp file %s", k->tmp_path);
-		p += n;
-		left -= (size_t)n;
-	}
+	if (fd_write_all(k->fd, data, len) < 0)
+		return err_set(err, errno, "cannot write temp file %s", k->tmp_path);
 	k->received += len;
 	return 0;
 }

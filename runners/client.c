@@ -86,21 +86,27 @@ static void cjob_unlink(struct client *c, struct cjob *j)
 	DLIST_UNLINK(c->jobs, c->jobs_tail, j);
 }
 
-static void cjob_deliver(void *arg)
+/* Frees the job (already off the list), then hands res to its callback. */
+static void cjob_complete(struct cjob *j, struct job_result *res)
 {
-	struct cjob *j = arg;
 	struct client *c = j->c;
-	struct job_result *res = malloc(sizeof(*res));
-	if (!res)
-		abort();
-	*res = j->result;
-	memset(&j->result, 0, sizeof(j->result));
 	executor_done_cb *cb = j->cb;
 	void *cb_arg = j->arg;
 	uint64_t id = j->id;
 	cjob_free(j);
 	c->outstanding--;
 	cb(cb_arg, id, res);
+}
+
+static void cjob_deliver(void *arg)
+{
+	struct cjob *j = arg;
+	struct job_result *res = malloc(sizeof(*res));
+	if (!res)
+		abort();
+	*res = j->result;
+	memset(&j->result, 0, sizeof(j->result));
+	cjob_complete(j, res);
 }
 
 static void cjob_fail(struct cjob *j, enum job_outcome outcome, const char *message)
@@ -116,15 +122,9 @@ static void cjob_fail(struct cjob *j, enum job_outcome outcome, const char *mess
 static void on_worker_done(void *arg, uint64_t worker_id, struct job_result *res)
 {
 	struct cjob *j = arg;
-	struct client *c = j->c;
 	(void)worker_id;
-	cjob_unlink(c, j);
-	executor_done_cb *cb = j->cb;
-	void *cb_arg = j->arg;
-	uint64_t id = j->id;
-	cjob_free(j);
-	c->outstanding--;
-	cb(cb_arg, id, res);
+	cjob_unlink(j->c, j);
+	cjob_complete(j, res);
 }
 
 static void cjob_run(struct cjob *j)

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -424,20 +425,6 @@ void state_sort(const struct state *s, struct test_case **tests, size_t n)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int state_write_atomic(const char *path, const void *data, size_t len, struct err **err)
 {
 	/* Name the temporary file after the target, with a random suffix, and
@@ -455,7 +442,7 @@ int state_write_atomic(const char *path, const void *data, size_t len, struct er
 		if (fd < 0 && (errno != EEXIST || attempt >= 100))
 			return err_set(err, errno, "cannot create a temporary file next to %s", path);
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int saved = errno;
 		unlink(tmp);
 		return err_set(err, saved, "cannot write %s", tmp);

@@ -15,18 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "artifacts/layer_build.h"
 #include "artifacts/store.h"
-#include "container/local_worker.h"
 #include "core/config.h"
 #include "core/dirs.h"
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/program.h"
 #include "core/reactor.h"
-#include "net/cluster_client.h"
 #include "runners/cargo/cargo_discover.h"
 #include "runners/cargo/cargo_meta.h"
-#include "runners/client.h"
+#include "runners/client_stack.h"
 #include "runners/engine.h"
 
 #define VERSION "0.1.0"
@@ -128,11 +126,7 @@ struct cargo_main {
 	char *meta_error;          /* why cargo metadata failed */
 	char *root;                /* the workspace root */
 	char *tdir;                /* the target directory cargo builds into */
-	struct store *store;
-	struct layer_builder *builder;
-	struct local_worker *worker;
-	struct cluster_client *cluster;
-	struct client *client;
+	struct client_stack stack;   /* the client and what it stands on */
 	struct engine *engine;
 	struct cargo_discover *discover;
 	char *state_dir;
@@ -269,19 +263,12 @@ static int write_init(const struct cargo_main *m, struct err **err)
 		return -1;
 	}
 	const char *text = directives_init_text(&filter_flavor_cargo);
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_set(err, errno, "writing %s", path);
-			close(fd);
-			unlink(path);
-			free(path);
-			return -1;
-		}
-		off += (size_t)n;
+	if (fd_write_all(fd, text, strlen(text)) < 0) {
+		err_set(err, errno, "writing %s", path);
+		close(fd);
+		unlink(path);
+		free(path);
+		return -1;
 	}
 	if (close(fd) < 0) {
 		err_set(err, errno, "writing %s", path);
@@ -306,40 +293,11 @@ static int build_objects(struct cargo_main *m, struct err **err)
 	int rc = dirs_make(cache_root, err);
 	free(cache_root);
 	if (rc == 0)
-		rc = store_open(&m->store, artifacts, config_get_size(cfg, "cache-size"), err);
+		rc = store_open(&m->stack.store, artifacts, config_get_size(cfg, "cache-size"), err);
 	free(artifacts);
 	if (rc < 0)
 		return err_wrap(err, "cache directory");
-	const char *root = m->root;
-	if (layer_builder_new(&m->builder, m->store, root, err) < 0)
-		return -1;
-	struct executor_config ec = {
-		.slots = config_is_set(cfg, "slots") ? (unsigned)config_get_number(cfg, "slots") : 0,
-		.inline_limit = config_get_size(cfg, "inline-limit"),
-	};
-	if (local_worker_new(&m->worker, m->r, m->store, &ec, err) < 0)
-		return -1;
-	const char *broker = config_get_string(cfg, "broker");
-	if (broker && *broker &&
-	    cluster_client_new(&m->cluster, m->r, broker, m->store, err) < 0)
-		return err_wrap(err, "%s", config_source(cfg, "broker"));
-	return client_new(&m->client, m->r, m->store, m->builder, m->worker, m->cluster, root,
-			  err);
-}
-
-static void free_objects(struct cargo_main *m)
-{
-	client_free(m->client);
-	cluster_client_free(m->cluster);
-	local_worker_free(m->worker);
-	layer_builder_free(m->builder);
-	if (m->store) {
-		struct err *err = NULL;
-		if (store_evict(m->store, &err) < 0)
-			log_warning("trimming the cache: %s", err_msg(err));
-		err_free(&err);
-	}
-	store_free(m->store);
+	return client_stack_open(&m->stack, m->r, cfg, m->root, err);
 }
 
 /* ---- the engine ---------------------------------------------------------------- */
@@ -400,7 +358,7 @@ static int make_engine(struct cargo_main *m, bool list_only, void *arg, struct e
 		.watch_dir = watch ? m->root : NULL,
 		.watch_ignore = watch ? m->watch_ignore : NULL,
 	};
-	return engine_new(&m->engine, m->r, m->client, &ec, cargo_discover_job,
+	return engine_new(&m->engine, m->r, m->stack.client, &ec, cargo_discover_job,
 			  watch ? cargo_discover_rerun : NULL, arg, err);
 }
 
@@ -510,7 +468,7 @@ out:
 		program_log_error(&err);
 	cargo_discover_free(m.discover);
 	engine_free(m.engine);
-	free_objects(&m);
+	client_stack_release(&m.stack);
 	reactor_free(m.r);
 	cargo_meta_release(&m.meta);
 	free(m.state_dir);

@@ -69,7 +69,8 @@ static const struct config_option options[] = {
 	 "Broker to send tests to (cluster mode); unset means standalone.", 0},
 	{"quiet", 'q', CONFIG_BOOL, NULL, NULL,
 	 "Print no line per test: only a progress bar on a terminal, then the summary.", 0},
-	{"ui", 0, CONFIG_STRING, "auto", "STYLE", "Output style: auto, simple or fancy.", 0},
+	{"ui", 0, CONFIG_STRING, "auto", "STYLE",
+	 "Output style: auto, simple, fancy, or quiet (the same as --quiet).", 0},
 	{"repeat", 'r', CONFIG_NUMBER, "1", "N", "Run every test N times.", 0},
 	{"timeout", 't', CONFIG_STRING, NULL, "SECONDS",
 	 "Timeout for every test, overriding maelstrom-pytest.toml.", 0},
@@ -151,6 +152,23 @@ static int parse_timeout(const struct config *cfg, uint32_t *out, struct err **e
 	return 0;
 }
 
+/* The `ui` and `quiet` values. The book also lists `quiet` as a ui style:
+ * it means quiet = true. */
+static int read_ui(const struct config *cfg, enum ui_style *style, bool *quiet,
+		   struct err **err)
+{
+	const char *ui = config_get_string(cfg, "ui");
+	*quiet = want(cfg, "quiet");
+	*style = UI_AUTO;
+	if (ui && strcmp(ui, "quiet") == 0) {
+		*quiet = true;
+		return 0;
+	}
+	if (ui_style_parse(ui, style, err) < 0)
+		return err_wrap(err, "%s", config_source(cfg, "ui"));
+	return 0;
+}
+
 static int check_config(const struct config *cfg, struct err **err)
 {
 	const char *nonneg[] = {"repeat", "loop", "stop-after", "slots"};
@@ -165,8 +183,9 @@ static int check_config(const struct config *cfg, struct err **err)
 	if ((want(cfg, "init") || want(cfg, "list")) && want(cfg, "watch"))
 		return err_set(err, 0, "--watch cannot be combined with --init or --list");
 	enum ui_style style;
-	if (ui_style_parse(config_get_string(cfg, "ui"), &style, err) < 0)
-		return err_wrap(err, "%s", config_source(cfg, "ui"));
+	bool quiet;
+	if (read_ui(cfg, &style, &quiet, err) < 0)
+		return -1;
 	uint32_t timeout;
 	return parse_timeout(cfg, &timeout, err);
 }
@@ -339,7 +358,8 @@ static int make_engine(struct pytest_main *m, bool list_only, struct err **err)
 	char *const *inc = config_get_list(cfg, "include", &n_inc);
 	char *const *exc = config_get_list(cfg, "exclude", &n_exc);
 	enum ui_style style = UI_AUTO;
-	ui_style_parse(config_get_string(cfg, "ui"), &style, NULL);
+	bool quiet = false;
+	read_ui(cfg, &style, &quiet, NULL);
 	uint32_t timeout = 0;
 	parse_timeout(cfg, &timeout, NULL);
 	bool watch = want(cfg, "watch");
@@ -355,7 +375,7 @@ static int make_engine(struct pytest_main *m, bool list_only, struct err **err)
 		.timeout_override = timeout,
 		.list_only = list_only,
 		.ui = style,
-		.quiet = want(cfg, "quiet"),
+		.quiet = quiet,
 		.junit_path = list_only ? NULL : config_get_string(cfg, "junit"),
 		.state_dir = list_only ? NULL : m->state_dir,
 		.watch_dir = watch ? m->root : NULL,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/spec_json.h"
 #include "core/strv.h"
 #include "runners/pytest/pytest_collect.h"
 
@@ -69,7 +70,20 @@ int pytest_discover_job(void *arg, const struct test_case *tc, struct job_spec *
 			bool *ignored, struct err **err)
 {
 	struct pytest_discover *d = arg;
-	return pytest_job_make(&d->job, tc, out, ignored, err);
+	if (pytest_job_make(&d->job, tc, out, ignored, err) < 0)
+		return -1;
+	if (!*ignored && log_get_level() >= LOG_DEBUG) {
+		/* The whole job, as maelstrom-run reads it (for reproducing one). */
+		json_t *j = job_spec_to_json(out);
+		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		/* Longer than log_msg's line: written whole, in its format. */
+		if (text)
+			fprintf(stderr, "maelstrom-pytest: debug: %s: job spec: %s\n", tc->display,
+				text);
+		free(text);
+		json_decref(j);
+	}
+	return 0;
 }
 
 /* Discovery failed: say so where the user looks. */
@@ -77,7 +91,8 @@ static void failed(struct pytest_discover *d, const char *message)
 {
 	if (d->text_to_stderr) {
 		size_t n = strlen(message);
-		fprintf(stderr, "%s%s", message, n && message[n - 1] == '\n' ? "" : "\n");
+		fprintf(stderr, "maelstrom-pytest: error: %s%s", message,
+			n && message[n - 1] == '\n' ? "" : "\n");
 		engine_discovery_failed(d->e, NULL);   /* the exit status only */
 		return;
 	}

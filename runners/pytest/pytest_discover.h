@@ -63,7 +63,9 @@ struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pyte
 void pytest_discover_attach(struct pytest_discover *d, struct engine *e, bool text_to_stderr);
 
 /* The engine_job_fn to give the engine, with the discovery as its
- * argument: pytest_job_make with the current directives and interpreter. */
+ * argument: pytest_job_make with the current directives and interpreter.
+ * At log level debug, each job is logged as "NODE_ID: job spec: {JSON}"
+ * (maelstrom-run's format, runnable from the project directory). */
 int pytest_discover_job(void *arg, const struct test_case *tc, struct job_spec *out,
 			bool *ignored, struct err **err);
 

@@ -91,6 +91,8 @@ static void push_python_layers(struct container_spec *c, const struct pytest_job
 	const struct pytest_python *py = ctx->python;
 	struct layer_spec *l = push_layer(c, LAYER_PATHS);
 	layer_add_path(l, py->executable);
+	for (char **k = py->links; k && *k; k++)
+		layer_add_path(l, *k);
 	layer_add_path(l, py->real_executable);
 	for (char **f = py->files; f && *f; f++)
 		layer_add_path(l, *f);
@@ -203,7 +205,14 @@ static void push_environment(struct container_spec *c, const struct pytest_job_c
 	char *slash = strrchr(bindir, '/');
 	if (slash)
 		*slash = '\0';
-	add_var(e, "PATH", xasprintf("$prev{PATH:-%s:/usr/local/bin:/usr/bin:/bin}", bindir));
+	struct buf path = BUF_INIT;
+	buf_appendf(&path, "$prev{PATH:-%s", bindir);
+	static const char *const std_dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
+	for (size_t i = 0; i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++)
+		if (strcmp(std_dirs[i], bindir) != 0)
+			buf_appendf(&path, ":%s", std_dirs[i]);
+	buf_appends(&path, "}");
+	add_var(e, "PATH", buf_detach(&path, NULL));
 	free(bindir);
 }
 

@@ -7,8 +7,9 @@
  *
  *   1. the host's Python (unless a directive set include_shared_libraries
  *      to false, which here means "bring your own interpreter"):
- *        - a `paths` layer: the interpreter (sys.executable and its real
- *          path) and the single files of the "python" record;
+ *        - a `paths` layer: the interpreter (sys.executable, every symlink
+ *          on the way to the real file, and that file) and the single
+ *          files of the "python" record;
  *        - a `shared-library-dependencies` layer: the libraries the
  *          interpreter and its extension modules load;
  *        - one `glob` layer per directory of the record (standard library,

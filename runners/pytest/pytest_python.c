@@ -73,6 +73,7 @@ int pytest_python_from_json(const json_t *rec, struct pytest_python *out, struct
 	    get_string(rec, "real_executable", false, &out->real_executable, err) < 0 ||
 	    get_string(rec, "version", false, &out->version, err) < 0 ||
 	    get_string(rec, "pytest_version", false, &out->pytest_version, err) < 0 ||
+	    get_paths(rec, "links", &out->links, err) < 0 ||
 	    get_paths(rec, "dirs", &out->dirs, err) < 0 ||
 	    get_paths(rec, "files", &out->files, err) < 0 ||
 	    get_paths(rec, "extensions", &out->extensions, err) < 0)
@@ -98,6 +99,7 @@ void pytest_python_release(struct pytest_python *p)
 	free(p->real_executable);
 	free(p->version);
 	free(p->pytest_version);
+	strv_free(p->links);
 	strv_free(p->dirs);
 	strv_free(p->files);
 	strv_free(p->extensions);

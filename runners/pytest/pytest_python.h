@@ -35,8 +35,10 @@
 #define PYTEST_HELPERS_ENV "MAELSTROM_PYTEST_HELPERS"
 
 struct pytest_python {
-	char *executable;        /* sys.executable (absolute) */
+	char *executable;        /* sys.executable, its directories resolved */
 	char *real_executable;   /* its real path (symlinks resolved) */
+	char **links;            /* every hop from executable to the real file
+				    (symlinks, then the file); NULL-terminated */
 	char *version;           /* "3.11.2" */
 	char *pytest_version;    /* "7.2.1", or "" */
 	char **dirs;             /* directories copied whole; NULL-terminated */

@@ -14,9 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "artifacts/layer_build.h"
 #include "artifacts/store.h"
-#include "container/local_worker.h"
+#include "core/cleanup.h"
 #include "core/config.h"
 #include "core/jsonstream.h"
 #include "core/log.h"
@@ -24,8 +23,9 @@
 #include "core/reactor.h"
 #include "core/spec_json.h"
 #include "core/strv.h"
-#include "net/cluster_client.h"
+#include "core/xalloc.h"
 #include "runners/client.h"
+#include "runners/client_stack.h"
 #include "core/dirs.h"
 #include "runners/run/report.h"
 
@@ -286,10 +286,7 @@ static int check_config(const struct config *cfg, void *arg, struct err **err)
 }
 
 struct objects {
-	struct store *store;
-	struct layer_builder *builder;
-	struct local_worker *worker;
-	struct cluster_client *cluster;   /* NULL: standalone */
+	struct client_stack stack;
 	char *cache_root;
 };
 
@@ -300,46 +297,20 @@ static int build_objects(struct run *run, const struct config *cfg, struct objec
 				     ".cache", "maelstrom/run");
 	if (dirs_make(o->cache_root, err) < 0)
 		return err_wrap(err, "cache-root");
-	char *artifacts = NULL;
-	if (asprintf(&artifacts, "%s/artifacts", o->cache_root) < 0)
-		abort();
-	int rc = store_open(&o->store, artifacts, config_get_size(cfg, "cache-size"), err);
-	free(artifacts);
-	if (rc < 0)
+	_cleanup_free_ char *artifacts = xasprintf("%s/artifacts", o->cache_root);
+	if (store_open(&o->stack.store, artifacts, config_get_size(cfg, "cache-size"), err) < 0)
 		return -1;
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return err_set(err, errno, "finding the current directory");
-	if (layer_builder_new(&o->builder, o->store, cwd, err) < 0)
-		return -1;
-	struct executor_config ec = {
-		.slots = config_is_set(cfg, "slots") ? (unsigned)config_get_number(cfg, "slots") : 0,
-		.inline_limit = config_get_size(cfg, "inline-limit"),
-		.scratch_dir = NULL,
-	};
-	if (local_worker_new(&o->worker, run->r, o->store, &ec, err) < 0)
-		return -1;
-	const char *broker = config_get_string(cfg, "broker");
-	if (broker && *broker &&
-	    cluster_client_new(&o->cluster, run->r, broker, o->store, err) < 0)
-		return err_wrap(err, "%s", config_source(cfg, "broker"));
-	return client_new(&run->client, run->r, o->store, o->builder, o->worker, o->cluster, cwd,
-			  err);
+	int rc = client_stack_open(&o->stack, run->r, cfg, cwd, err);
+	run->client = o->stack.client;
+	return rc;
 }
 
-static void free_objects(struct run *run, struct objects *o)
+static void free_objects(struct objects *o)
 {
-	client_free(run->client);
-	cluster_client_free(o->cluster);
-	local_worker_free(o->worker);
-	layer_builder_free(o->builder);
-	if (o->store) {
-		struct err *err = NULL;
-		if (store_evict(o->store, &err) < 0)
-			log_warning("trimming the cache: %s", err_msg(err));
-		err_free(&err);
-	}
-	store_free(o->store);
+	client_stack_release(&o->stack);
 	free(o->cache_root);
 }
 
@@ -362,7 +333,7 @@ static int run_main(struct run *run, const struct config *cfg, struct err **err)
 		goto out;
 	rc = reactor_run(run->r, err);
 out:
-	free_objects(run, &o);
+	free_objects(&o);
 	jsonstream_free(run->js);
 	reactor_free(run->r);
 	return rc;

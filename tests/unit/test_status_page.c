@@ -141,6 +141,38 @@ static void test_status_page_sizes(void **state)
 	}
 }
 
+/* The readers maelstrom-admin shares with the page. */
+static void test_status_page_readers(void **state)
+{
+	(void)state;
+	json_t *doc = json_loads("{\"workers\": [{\"slots\": 8, \"running\": 3}, "
+				 "{\"slots\": 2.0, \"running\": -1}, {\"slots\": \"x\"}, 7], "
+				 "\"clients\": 2}", 0, NULL);
+	assert_non_null(doc);
+	uint64_t n = 99;
+	assert_true(status_page_count(status_page_field(doc, "clients"), &n));
+	assert_int_equal(n, 2);
+	assert_null(status_page_field(doc, "jobs"));
+	assert_null(status_page_field(status_page_field(doc, "clients"), "x"));
+	assert_false(status_page_count(NULL, &n));
+	assert_int_equal(n, 2);
+	json_t *neg = json_integer(-1), *big = json_real(2e19), *str = json_string("1");
+	assert_false(status_page_count(neg, &n));
+	assert_false(status_page_count(big, &n));
+	assert_false(status_page_count(str, &n));
+	json_decref(neg);
+	json_decref(big);
+	json_decref(str);
+	uint64_t used = 1, total = 1;
+	status_page_slots(status_page_field(doc, "workers"), &used, &total);
+	assert_int_equal(used, 3);
+	assert_int_equal(total, 10);
+	status_page_slots(status_page_field(doc, "clients"), &used, &total);
+	assert_int_equal(used, 0);
+	assert_int_equal(total, 0);
+	json_decref(doc);
+}
+
 static void test_status_page_handle(void **state)
 {
 	(void)state;
@@ -191,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_status_page_missing_data),
 		cmocka_unit_test(test_status_page_sizes),
 		cmocka_unit_test(test_status_page_handle),
+		cmocka_unit_test(test_status_page_readers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,9 @@ standard output holds nothing but records. The exit status is pytest's
 missing.
 
 The "python" record lists what the default container copies from the host:
-the interpreter (``executable``, and its ``real_executable``), the
+the interpreter (``executable``, with its directories' symlinks resolved;
+``links``, every symlink from it to the real file, and that file; and its
+``real_executable``), the
 directories of its standard library and of every existing sys.path entry
 (``dirs``, none inside another), single files (``files``: a virtual
 environment's pyvenv.cfg, zip files on sys.path, and the targets of
@@ -86,6 +88,28 @@ def _dedup(paths):
     return out
 
 
+def _dir_resolved(path):
+    """path with its directories' symlinks resolved, not its own."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), tail)
+
+
+def _link_chain(path):
+    """Every hop from path to the file it finally names: symlinks and the
+    file, each with its directories resolved, so that placing them all at
+    their paths rebuilds the same chain."""
+    chain, seen = [], set()
+    current = _dir_resolved(path)
+    while current not in seen:
+        seen.add(current)
+        chain.append(current)
+        if not os.path.islink(current):
+            break
+        target = os.readlink(current)
+        current = _dir_resolved(os.path.join(os.path.dirname(current), target))
+    return chain
+
+
 def python_record(project_dir, helper_dir):
     candidates = []
     for key in ("stdlib", "platstdlib"):
@@ -122,9 +146,11 @@ def python_record(project_dir, helper_dir):
         cfg = os.path.join(sys.prefix, "pyvenv.cfg")
         if os.path.isfile(cfg):
             files.append(cfg)
+    executable = _dir_resolved(sys.executable)
     return {
         "type": "python",
-        "executable": sys.executable,
+        "executable": executable,
+        "links": _link_chain(executable),
         "real_executable": os.path.realpath(sys.executable),
         "version": "%d.%d.%d" % sys.version_info[:3],
         "prefix": sys.prefix,
