@@ -155,6 +155,8 @@ bench: all $(BENCH_BINS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/maelstrom/python
+	install -m 644 runners/pytest/python/*.py $(DESTDIR)$(PREFIX)/share/maelstrom/python/
 
 clean:
 	rm -rf build build-san

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # maelstrom-pytest wall time against plain pytest, pytest-xdist and a bare
 # process-per-test run, on two projects:
-#   fixture    tests/fixtures/pytest-project (its failing, erroring, XPASS and
-#              slow tests left out, so every case passes)
+#   fixture    tests/fixtures/pytest-project (its failing, erroring and
+#              sleeping tests left out, so every case passes)
 #   generated  bench/gen-pytest-project: PACKAGES packages of TESTS trivial
 #              tests each (10 x 50 = 500 by default)
 # Cases, run in rounds (every case once per round), median kept:
@@ -21,14 +21,16 @@
 # Then where one test's time goes (sequential, the mean of BENCH_SAMPLES runs):
 #   interpreter start      python -c pass
 #   import pytest          python -c 'import pytest'        (minus the above)
-#   collect one module     python -m pytest --collect-only -q FILE (TESTS tests;
-#                          minus pytest's import): pytest's start-up and collection
+#   collect its module     python -m pytest --collect-only -q NODE_ID, minus
+#                          pytest's import: pytest's start-up and the collection
+#                          of the test's module (TESTS tests)
 #   run one test           python -m pytest -q NODE_ID, minus the collection above
 #   container, empty job   maelstrom-run: `python -c pass` in the container
 #                          maelstrom-pytest gives every test, minus a bare
 #                          `python -c pass`
-#   container, one test    maelstrom-run: the same `python -m pytest NODE_ID`
-#                          in that container
+#   container, one test    maelstrom-run: the test's job as maelstrom-pytest
+#                          runs it (pytest --verbose with its outcome plugin),
+#                          minus a bare `python -m pytest -q NODE_ID`
 # The container is the one maelstrom-pytest builds for the generated project's
 # tests: its job spec from its debug log (see find_job_spec).
 #
@@ -43,6 +45,7 @@
 #        BENCH_PYTEST_PACKAGES (10)  BENCH_PYTEST_TESTS (50)  BENCH_SAMPLES (10)
 #        MAELSTROM_PYTEST_PYTHON (the interpreter; default: the first of
 #        python3 on PATH and /usr/bin/python3 that imports pytest)
+#        BENCH_KEEP (set: leave the temp dir with every log behind)
 set -u
 
 build=${1:-build}
@@ -98,11 +101,10 @@ mkdir -p "$tmp/fixture" || die "cannot make $tmp/fixture"
 	(cd "$tmp/fixture" && tar -xf -) || die "cannot copy $fixture"
 bash "$here/gen-pytest-project" "$tmp/generated" "$gen_packages" "$gen_tests" ||
 	die "gen-pytest-project failed"
-# Every case leaves out the same fixture tests: those that fail on purpose,
-# the XPASS (a failure for maelstrom-pytest, not for pytest) and the sleepers.
+# Every case leaves out the same fixture tests: those that fail on purpose
+# and the sleepers.
 fixture_out="tests/test_outcomes.py::test_fails_on_purpose tests/test_outcomes.py::test_fixture_error
-tests/test_outcomes.py::test_xpass tests/sandbox/test_env.py::test_sleeps_two_seconds
-tests/sandbox/test_env.py::test_sleeps_past_timeout"
+tests/sandbox/test_env.py::test_sleeps_two_seconds tests/sandbox/test_env.py::test_sleeps_past_timeout"
 desel_mp[fixture]=$(printf 'node_id.equals(%s) | ' $fixture_out)
 desel_mp[fixture]=${desel_mp[fixture]% | }
 desel_mp[generated]=""
@@ -132,15 +134,15 @@ mkdir -p "$tmp/xdg/cache" "$tmp/xdg/state" "$tmp/xdg/config"
 run_case() {
 	local c=$1 w=$2 d=${pdir[$2]} log=$tmp/$1.$2.log rc start end
 	local -a cmd
+	local -a desel
+	read -ra desel <<<"${desel_py[$w]}"
 	case $c in
 	mp)
 		cmd=("${xdg[@]}" "$mp" --ui simple --slots "$jobs")
 		[ -n "${desel_mp[$w]}" ] && cmd+=(-x "${desel_mp[$w]}")
 		;;
-	# shellcheck disable=SC2206 # the deselect list is words on purpose
-	pytest) cmd=("$py" -m pytest -q -p no:cacheprovider ${desel_py[$w]}) ;;
-	# shellcheck disable=SC2206
-	xdist) cmd=("$py" -m pytest -q -p no:cacheprovider -n "$jobs" ${desel_py[$w]}) ;;
+	pytest) cmd=("$py" -m pytest -q -p no:cacheprovider "${desel[@]}") ;;
+	xdist) cmd=("$py" -m pytest -q -p no:cacheprovider -n "$jobs" "${desel[@]}") ;;
 	bare) cmd=(xargs -P "$jobs" -L 1 -a "$d.cmds" env) ;;
 	esac
 	start=$EPOCHREALTIME
@@ -285,7 +287,7 @@ node=pkg_00/test_cases.py::test_case_0000
 declare -A bd
 bd[start]=$(mean_ms "$samples" "$py" -c pass)
 bd[import]=$(mean_ms "$samples" "$py" -c 'import pytest')
-bd[collect]=$(mean_ms "$samples" "$py" -m pytest --collect-only -q -p no:cacheprovider pkg_00/test_cases.py)
+bd[collect]=$(mean_ms "$samples" "$py" -m pytest --collect-only -q -p no:cacheprovider "$node")
 bd[one]=$(mean_ms "$samples" "$py" -m pytest -q -p no:cacheprovider "$node")
 bd[c_empty]=- bd[c_one]=- bd_note="" spec_how=""
 if [ ! -x "$mrun" ]; then
@@ -368,9 +370,9 @@ echo "where one test's time goes (ms, sequential, mean of $samples runs; generat
 printf '  %-46s %8s   %s\n' "interpreter start (python -c pass)" "${bd[start]}" ""
 printf '  %-46s %8s   %s\n' "import pytest" "$(sub "${bd[import]}" "${bd[start]}")" \
 	"(python -c 'import pytest': ${bd[import]})"
-printf '  %-46s %8s   %s\n' "pytest start-up, collecting a $gen_tests-test module" \
-	"$(sub "${bd[collect]}" "${bd[import]}")" "(pytest --collect-only FILE: ${bd[collect]})"
-printf '  %-46s %8s   %s\n' "selecting and running one test, reporting" "$(sub "${bd[one]}" "${bd[collect]}")" \
+printf '  %-46s %8s   %s\n' "pytest start-up, collecting its module" \
+	"$(sub "${bd[collect]}" "${bd[import]}")" "(pytest --collect-only NODE_ID: ${bd[collect]})"
+printf '  %-46s %8s   %s\n' "running the test, reporting" "$(sub "${bd[one]}" "${bd[collect]}")" \
 	"(pytest NODE_ID: ${bd[one]})"
 printf '  %-46s %8s   %s\n' "container around python -c pass" "$(sub "${bd[c_empty]}" "${bd[start]}")" \
 	"(maelstrom-run, python -c pass: ${bd[c_empty]})"

@@ -46,8 +46,11 @@ int ui_style_parse(const char *text, enum ui_style *out, struct err **err)
 		*out = UI_SIMPLE;
 	else if (strcmp(text, "fancy") == 0)
 		*out = UI_FANCY;
+	else if (strcmp(text, "quiet") == 0)
+		*out = UI_QUIET;
 	else
-		return err_set(err, 0, "ui: unknown style \"%s\" (use auto, simple or fancy)", text);
+		return err_set(err, 0, "unknown style \"%s\" (use auto, simple, fancy or quiet)",
+			       text);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "core/xalloc.h"
 #include "runners/cargo/cargo_build.h"
 #include "runners/cargo/cargo_list.h"
+#include "runners/spec_file.h"
 
 /* A test binary to list, waiting or being listed. */
 struct listing {
@@ -135,17 +136,7 @@ void cargo_print_binaries(struct engine *e, const struct cargo_meta *m, FILE *ou
 int cargo_load_directives(const char *workspace_root, struct directives **out,
 			  struct err **err)
 {
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s", workspace_root, CARGO_SPEC_FILE) < 0)
-		abort();
-	int rc;
-	if (access(path, F_OK) == 0)
-		rc = directives_load(out, path, NULL, &filter_flavor_cargo, err);
-	else
-		rc = directives_load(out, NULL, directives_default_text(&filter_flavor_cargo),
-				     &filter_flavor_cargo, err);
-	free(path);
-	return rc;
+	return spec_file_load(workspace_root, CARGO_SPEC_FILE, &filter_flavor_cargo, out, err);
 }
 
 /* ---- the end of discovery ------------------------------------------------- */

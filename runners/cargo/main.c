@@ -8,7 +8,6 @@
  * status.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include "artifacts/store.h"
 #include "core/config.h"
 #include "core/dirs.h"
-#include "core/fdio.h"
 #include "core/log.h"
 #include "core/program.h"
 #include "core/reactor.h"
@@ -26,6 +24,8 @@
 #include "runners/cargo/cargo_meta.h"
 #include "runners/client_stack.h"
 #include "runners/engine.h"
+#include "runners/runner_config.h"
+#include "runners/spec_file.h"
 
 #define VERSION "0.1.0"
 
@@ -142,32 +142,11 @@ static bool want(const struct config *cfg, const char *name)
 	return config_get_bool(cfg, name);
 }
 
-static int parse_timeout(const struct config *cfg, uint32_t *out, struct err **err)
-{
-	const char *t = config_get_string(cfg, "timeout");
-	*out = 0;
-	if (!t)
-		return 0;
-	char *end = NULL;
-	errno = 0;
-	unsigned long v = strtoul(t, &end, 10);
-	if (errno || end == t || *end || t[0] == '-' || v > UINT32_MAX)
-		return err_set(err, 0, "%s: `%s` is not a number of seconds",
-			       config_source(cfg, "timeout"), t);
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
 	(void)arg;
-	const char *nonneg[] = {"repeat", "loop", "stop-after", "slots"};
-	for (size_t i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
-		if (config_is_set(cfg, nonneg[i]) && config_get_number(cfg, nonneg[i]) < 0)
-			return err_set(err, 0, "%s: must not be negative",
-				       config_source(cfg, nonneg[i]));
-	if (config_is_set(cfg, "slots") && config_get_number(cfg, "slots") < 1)
-		return err_set(err, 0, "%s: slots must be at least 1", config_source(cfg, "slots"));
+	if (runner_config_check_counts(cfg, err) < 0)
+		return -1;
 	int modes = want(cfg, "init") + (want(cfg, "list") || want(cfg, "list-tests")) +
 		    want(cfg, "list-binaries") + want(cfg, "list-packages");
 	if (modes > 1)
@@ -179,7 +158,7 @@ static int check_config(const struct config *cfg, void *arg, struct err **err)
 	if (ui_style_parse(config_get_string(cfg, "ui"), &style, err) < 0)
 		return err_wrap(err, "%s", config_source(cfg, "ui"));
 	uint32_t timeout;
-	return parse_timeout(cfg, &timeout, err);
+	return runner_config_timeout(cfg, &timeout, err);
 }
 
 static void read_cargo_opts(struct cargo_main *m)
@@ -249,32 +228,9 @@ static int read_metadata(struct cargo_main *m, struct err **err)
 static int write_init(const struct cargo_main *m, struct err **err)
 {
 	char *path = NULL;
-	if (asprintf(&path, "%s/%s", m->root, CARGO_SPEC_FILE) < 0)
-		abort();
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EEXIST)
-			err_set(err, 0, "%s already exists; cargo-maelstrom --init does not overwrite "
-				"it (remove it first to start over)", path);
-		else
-			err_set(err, e, "cannot create %s", path);
-		free(path);
+	if (spec_file_init(m->root, CARGO_SPEC_FILE, program.name, &filter_flavor_cargo, &path,
+			   err) < 0)
 		return -1;
-	}
-	const char *text = directives_init_text(&filter_flavor_cargo);
-	if (fd_write_all(fd, text, strlen(text)) < 0) {
-		err_set(err, errno, "writing %s", path);
-		close(fd);
-		unlink(path);
-		free(path);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		err_set(err, errno, "writing %s", path);
-		free(path);
-		return -1;
-	}
 	printf("wrote %s\n", path);
 	free(path);
 	return 0;
@@ -301,13 +257,6 @@ static int build_objects(struct cargo_main *m, struct err **err)
 }
 
 /* ---- the engine ---------------------------------------------------------------- */
-
-static unsigned repeat_count(const struct config *cfg)
-{
-	if (config_is_set(cfg, "loop"))
-		return (unsigned)config_get_number(cfg, "loop");
-	return (unsigned)config_get_number(cfg, "repeat");
-}
 
 /* --watch must not react to cargo's own output. */
 static void set_watch_ignore(struct cargo_main *m, const char **ignore)
@@ -336,7 +285,7 @@ static int make_engine(struct cargo_main *m, bool list_only, void *arg, struct e
 	enum ui_style style = UI_AUTO;
 	ui_style_parse(config_get_string(cfg, "ui"), &style, NULL);
 	uint32_t timeout = 0;
-	parse_timeout(cfg, &timeout, NULL);
+	runner_config_timeout(cfg, &timeout, NULL);
 	bool watch = want(cfg, "watch");
 	if (watch)
 		set_watch_ignore(m, m->watch_ignore);
@@ -346,9 +295,8 @@ static int make_engine(struct cargo_main *m, bool list_only, void *arg, struct e
 		.excludes = (const char *const *)exc,
 		.n_excludes = n_exc,
 		.flavor = &filter_flavor_cargo,
-		.repeat = repeat_count(cfg),
-		.stop_after = config_is_set(cfg, "stop-after")
-				      ? (unsigned)config_get_number(cfg, "stop-after") : 0,
+		.repeat = runner_config_repeat(cfg),
+		.stop_after = runner_config_stop_after(cfg),
 		.timeout_override = timeout,
 		.list_only = list_only,
 		.ui = style,

@@ -8,27 +8,26 @@
  * (runners/pytest/pytest_discover.h) -> the engine's exit status.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "artifacts/layer_build.h"
 #include "artifacts/store.h"
-#include "container/local_worker.h"
 #include "core/config.h"
 #include "core/dirs.h"
 #include "core/log.h"
+#include "core/program.h"
 #include "core/reactor.h"
 #include "core/strv.h"
-#include "net/cluster_client.h"
-#include "runners/client.h"
+#include "core/xalloc.h"
+#include "runners/client_stack.h"
 #include "runners/engine.h"
 #include "runners/pytest/pytest_discover.h"
 #include "runners/pytest/pytest_outcome.h"
 #include "runners/pytest/pytest_python.h"
+#include "runners/runner_config.h"
+#include "runners/spec_file.h"
 
 #define VERSION "0.1.0"
 
@@ -118,11 +117,7 @@ struct pytest_main {
 	struct pytest_opts opts;
 	char **collect_args;
 	char **test_args;
-	struct store *store;
-	struct layer_builder *builder;
-	struct local_worker *worker;
-	struct cluster_client *cluster;
-	struct client *client;
+	struct client_stack stack;   /* the client and what it stands on */
 	struct engine *engine;
 	struct pytest_discover *discover;
 	char *state_dir;
@@ -134,22 +129,6 @@ struct pytest_main {
 static bool want(const struct config *cfg, const char *name)
 {
 	return config_get_bool(cfg, name);
-}
-
-static int parse_timeout(const struct config *cfg, uint32_t *out, struct err **err)
-{
-	const char *t = config_get_string(cfg, "timeout");
-	*out = 0;
-	if (!t)
-		return 0;
-	char *end = NULL;
-	errno = 0;
-	unsigned long v = strtoul(t, &end, 10);
-	if (errno || end == t || *end || t[0] == '-' || v > UINT32_MAX)
-		return err_set(err, 0, "%s: `%s` is not a number of seconds",
-			       config_source(cfg, "timeout"), t);
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* The `ui` and `quiet` values. The book also lists `quiet` as a ui style:
@@ -169,15 +148,11 @@ static int read_ui(const struct config *cfg, enum ui_style *style, bool *quiet,
 	return 0;
 }
 
-static int check_config(const struct config *cfg, struct err **err)
+static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
-	const char *nonneg[] = {"repeat", "loop", "stop-after", "slots"};
-	for (size_t i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
-		if (config_is_set(cfg, nonneg[i]) && config_get_number(cfg, nonneg[i]) < 0)
-			return err_set(err, 0, "%s: must not be negative",
-				       config_source(cfg, nonneg[i]));
-	if (config_is_set(cfg, "slots") && config_get_number(cfg, "slots") < 1)
-		return err_set(err, 0, "%s: slots must be at least 1", config_source(cfg, "slots"));
+	(void)arg;
+	if (runner_config_check_counts(cfg, err) < 0)
+		return -1;
 	if (want(cfg, "init") && want(cfg, "list"))
 		return err_set(err, 0, "--init and --list exclude each other; give one");
 	if ((want(cfg, "init") || want(cfg, "list")) && want(cfg, "watch"))
@@ -187,7 +162,7 @@ static int check_config(const struct config *cfg, struct err **err)
 	if (read_ui(cfg, &style, &quiet, err) < 0)
 		return -1;
 	uint32_t timeout;
-	return parse_timeout(cfg, &timeout, err);
+	return runner_config_timeout(cfg, &timeout, err);
 }
 
 static char **push_list(char **v, const struct config *cfg, const char *name)
@@ -243,49 +218,12 @@ static int find_project(struct pytest_main *m, struct err **err)
 
 /* ---- --init ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 static int write_init(const struct pytest_main *m, struct err **err)
 {
 	char *path = NULL;
-	if (asprintf(&path, "%s/%s", m->root, PYTEST_SPEC_FILE) < 0)
-		abort();
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EEXIST)
-			err_set(err, 0, "%s already exists; maelstrom-pytest --init does not "
-				"overwrite it (remove it first to start over)", path);
-		else
-			err_set(err, e, "cannot create %s", path);
-		free(path);
+	if (spec_file_init(m->root, PYTEST_SPEC_FILE, program.name, &filter_flavor_pytest, &path,
+			   err) < 0)
 		return -1;
-	}
-	const char *text = directives_init_text(&filter_flavor_pytest);
-	if (write_all(fd, text, strlen(text)) < 0) {
-		err_set(err, errno, "writing %s", path);
-		close(fd);
-		unlink(path);
-		free(path);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		err_set(err, errno, "writing %s", path);
-		free(path);
-		return -1;
-	}
 	printf("wrote %s\n", path);
 	free(path);
 	return 0;
@@ -296,56 +234,19 @@ static int write_init(const struct pytest_main *m, struct err **err)
 static int build_objects(struct pytest_main *m, struct err **err)
 {
 	const struct config *cfg = m->cfg;
-	char *cache_root = NULL, *store_dir = NULL;
-	if (asprintf(&cache_root, "%s/%s/cache", m->root, PYTEST_DIR) < 0 ||
-	    asprintf(&store_dir, "%s/local-worker", cache_root) < 0)
-		abort();
+	char *cache_root = xasprintf("%s/%s/cache", m->root, PYTEST_DIR);
+	char *store_dir = xasprintf("%s/local-worker", cache_root);
 	int rc = dirs_make(cache_root, err);
 	free(cache_root);
 	if (rc == 0)
-		rc = store_open(&m->store, store_dir, config_get_size(cfg, "cache-size"), err);
+		rc = store_open(&m->stack.store, store_dir, config_get_size(cfg, "cache-size"), err);
 	free(store_dir);
 	if (rc < 0)
 		return err_wrap(err, "cache directory");
-	if (layer_builder_new(&m->builder, m->store, m->root, err) < 0)
-		return -1;
-	struct executor_config ec = {
-		.slots = config_is_set(cfg, "slots") ? (unsigned)config_get_number(cfg, "slots") : 0,
-		.inline_limit = config_get_size(cfg, "inline-limit"),
-	};
-	if (local_worker_new(&m->worker, m->r, m->store, &ec, err) < 0)
-		return -1;
-	const char *broker = config_get_string(cfg, "broker");
-	if (broker && *broker &&
-	    cluster_client_new(&m->cluster, m->r, broker, m->store, err) < 0)
-		return err_wrap(err, "%s", config_source(cfg, "broker"));
-	return client_new(&m->client, m->r, m->store, m->builder, m->worker, m->cluster, m->root,
-			  err);
-}
-
-static void free_objects(struct pytest_main *m)
-{
-	client_free(m->client);
-	cluster_client_free(m->cluster);
-	local_worker_free(m->worker);
-	layer_builder_free(m->builder);
-	if (m->store) {
-		struct err *err = NULL;
-		if (store_evict(m->store, &err) < 0)
-			log_warning("trimming the cache: %s", err_msg(err));
-		err_free(&err);
-	}
-	store_free(m->store);
+	return client_stack_open(&m->stack, m->r, cfg, m->root, err);
 }
 
 /* ---- the engine ---------------------------------------------------------------- */
-
-static unsigned repeat_count(const struct config *cfg)
-{
-	if (config_is_set(cfg, "loop"))
-		return (unsigned)config_get_number(cfg, "loop");
-	return (unsigned)config_get_number(cfg, "repeat");
-}
 
 /* --watch must not react to Python's bytecode caches (hidden directories,
  * such as .maelstrom-pytest and .pytest_cache, are never watched). */
@@ -361,7 +262,7 @@ static int make_engine(struct pytest_main *m, bool list_only, struct err **err)
 	bool quiet = false;
 	read_ui(cfg, &style, &quiet, NULL);
 	uint32_t timeout = 0;
-	parse_timeout(cfg, &timeout, NULL);
+	runner_config_timeout(cfg, &timeout, NULL);
 	bool watch = want(cfg, "watch");
 	struct engine_config ec = {
 		.includes = (const char *const *)inc,
@@ -369,9 +270,8 @@ static int make_engine(struct pytest_main *m, bool list_only, struct err **err)
 		.excludes = (const char *const *)exc,
 		.n_excludes = n_exc,
 		.flavor = &filter_flavor_pytest,
-		.repeat = repeat_count(cfg),
-		.stop_after = config_is_set(cfg, "stop-after")
-				      ? (unsigned)config_get_number(cfg, "stop-after") : 0,
+		.repeat = runner_config_repeat(cfg),
+		.stop_after = runner_config_stop_after(cfg),
 		.timeout_override = timeout,
 		.list_only = list_only,
 		.ui = style,
@@ -381,7 +281,7 @@ static int make_engine(struct pytest_main *m, bool list_only, struct err **err)
 		.watch_dir = watch ? m->root : NULL,
 		.watch_ignore = watch ? watch_ignore : NULL,
 	};
-	if (engine_new(&m->engine, m->r, m->client, &ec, pytest_discover_job,
+	if (engine_new(&m->engine, m->r, m->stack.client, &ec, pytest_discover_job,
 		       watch ? pytest_discover_rerun : NULL, m->discover, err) < 0)
 		return -1;
 	engine_set_outcome_fn(m->engine, pytest_outcome_map, NULL);
@@ -414,8 +314,7 @@ static int run_tests(struct pytest_main *m, struct err **err)
 	bool list_only = want(cfg, "list");
 	if (pytest_helpers_dir(&m->helpers, err) < 0)
 		return -1;
-	if (asprintf(&m->state_dir, "%s/%s/state", m->root, PYTEST_DIR) < 0)
-		abort();
+	m->state_dir = xasprintf("%s/%s/state", m->root, PYTEST_DIR);
 	if (!list_only && build_objects(m, err) < 0)
 		return -1;
 	struct directives *dirs = NULL;
@@ -446,22 +345,11 @@ static int run_tests(struct pytest_main *m, struct err **err)
 
 int main(int argc, char **argv)
 {
-	log_set_program("maelstrom-pytest");
 	struct config cfg;
-	config_init(&cfg);
+	int rc = program_load_config(&cfg, &program, argc, argv, check_config, NULL);
+	if (rc >= 0)
+		return rc;
 	struct err *err = NULL;
-	int rc = config_load(&cfg, &program, argc, argv, &err);
-	if (rc == CONFIG_EXIT) {
-		fputs(config_output(&cfg), stdout);
-		config_release(&cfg);
-		return 0;
-	}
-	if (rc < 0 || check_config(&cfg, &err) < 0) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-		config_release(&cfg);
-		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	struct pytest_main m = {.cfg = &cfg};
 	int status = 1;
@@ -476,13 +364,11 @@ int main(int argc, char **argv)
 	rc = run_tests(&m, &err);
 	status = rc < 0 ? 1 : rc;
 out:
-	if (err) {
-		log_error("%s", err_msg(err));
-		err_free(&err);
-	}
+	if (err)
+		program_log_error(&err);
 	pytest_discover_free(m.discover);
 	engine_free(m.engine);
-	free_objects(&m);
+	client_stack_release(&m.stack);
 	reactor_free(m.r);
 	strv_free(m.collect_args);
 	strv_free(m.test_args);

@@ -12,6 +12,7 @@
 #include "core/cleanup.h"
 #include "core/strv.h"
 #include "core/subprocess.h"
+#include "core/xalloc.h"
 
 /* pytest's exit statuses that mean the collection went fine. */
 #define PYTEST_EXIT_OK 0
@@ -19,14 +20,6 @@
 
 /* Most of pytest's report kept to show when collection fails. */
 #define STDERR_LIMIT (1024 * 1024)
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 /* ---- test cases -------------------------------------------------------------- */
 
@@ -90,10 +83,8 @@ struct test_case *pytest_case_from_json(const json_t *rec, struct err **err)
 		err_set(err, 0, "test record is not a JSON object");
 		return NULL;
 	}
-	struct test_case *tc = calloc(1, sizeof(*tc));
-	struct pytest_case *pc = calloc(1, sizeof(*pc));
-	if (!tc || !pc)
-		abort();
+	struct test_case *tc = xcalloc(1, sizeof(*tc));
+	struct pytest_case *pc = xcalloc(1, sizeof(*pc));
 	tc->runner_data = pc;
 	tc->runner_data_free = pytest_case_free;
 	tc->kind = TARGET_NONE;
@@ -143,10 +134,7 @@ static void add_test(struct pytest_collection *c, struct test_case *tc)
 {
 	if (c->n_tests == c->cap_tests) {
 		c->cap_tests = c->cap_tests ? 2 * c->cap_tests : 64;
-		struct test_case **v = reallocarray(c->tests, c->cap_tests, sizeof(*v));
-		if (!v)
-			abort();
-		c->tests = v;
+		c->tests = xrealloc(c->tests, c->cap_tests * sizeof(*c->tests));
 	}
 	c->tests[c->n_tests++] = tc;
 }
@@ -353,9 +341,8 @@ static void try_next(struct pytest_collect *c)
 		pytest_collection_release(&c->res);
 		c->res.interpreter = xstrdup(cand);
 
-		_cleanup_free_ char *script = NULL;
-		if (asprintf(&script, "%s/%s", c->helpers_dir, PYTEST_COLLECT_SCRIPT) < 0)
-			abort();
+		_cleanup_free_ char *script =
+			xasprintf("%s/%s", c->helpers_dir, PYTEST_COLLECT_SCRIPT);
 		char **argv = strv_dup((const char *const[]){cand, script, NULL});
 		for (char **a = c->args; a && *a; a++)
 			argv = strv_push(argv, *a);
@@ -387,9 +374,7 @@ static void try_next(struct pytest_collect *c)
 struct pytest_collect *pytest_collect_start(struct reactor *r, const struct pytest_collect_opts *o,
 					    pytest_collect_cb *cb, void *arg)
 {
-	struct pytest_collect *c = calloc(1, sizeof(*c));
-	if (!c)
-		abort();
+	struct pytest_collect *c = xcalloc(1, sizeof(*c));
 	c->r = r;
 	c->candidates = strv_dup(o->candidates);
 	c->helpers_dir = xstrdup(o->helpers_dir);

@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "core/spec_json.h"
 #include "core/strv.h"
+#include "core/xalloc.h"
 #include "runners/pytest/pytest_collect.h"
+#include "runners/spec_file.h"
 
 struct pytest_discover {
 	struct reactor *r;
@@ -30,25 +31,13 @@ struct pytest_discover {
 
 int pytest_load_directives(const char *project_dir, struct directives **out, struct err **err)
 {
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s", project_dir, PYTEST_SPEC_FILE) < 0)
-		abort();
-	int rc;
-	if (access(path, F_OK) == 0)
-		rc = directives_load(out, path, NULL, &filter_flavor_pytest, err);
-	else
-		rc = directives_load(out, NULL, directives_default_text(&filter_flavor_pytest),
-				     &filter_flavor_pytest, err);
-	free(path);
-	return rc;
+	return spec_file_load(project_dir, PYTEST_SPEC_FILE, &filter_flavor_pytest, out, err);
 }
 
 struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pytest_opts *opts,
 					    struct directives *dirs)
 {
-	struct pytest_discover *d = calloc(1, sizeof(*d));
-	if (!d)
-		abort();
+	struct pytest_discover *d = xcalloc(1, sizeof(*d));
 	d->r = r;
 	d->opts = opts;
 	d->directives = dirs;
@@ -108,9 +97,7 @@ static void adopt(struct pytest_discover *d, struct pytest_collection *res)
 	d->have_python = true;
 	d->job.python = &d->python;
 	free(d->interpreter);
-	d->interpreter = strdup(res->interpreter);
-	if (!d->interpreter)
-		abort();
+	d->interpreter = xstrdup(res->interpreter);
 	size_t dropped = pytest_python_check_extensions(&d->python);
 	log_debug("tests run with %s (Python %s, pytest %s); %zu extension module%s left out",
 		  d->python.executable, d->python.version, d->python.pytest_version, dropped,

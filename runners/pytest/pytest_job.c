@@ -5,23 +5,15 @@
 #include "runners/pytest/pytest_job.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "core/strv.h"
+#include "core/xalloc.h"
 #include "runners/engine.h"
 #include "runners/pytest/pytest_collect.h"
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 /* ---- layers ------------------------------------------------------------------- */
 
@@ -64,9 +56,7 @@ void pytest_glob_below(const char *project_dir, const char *dir, char **glob, ch
 
 static struct layer_spec *push_layer(struct container_spec *c, enum layer_kind kind)
 {
-	struct layer_spec *v = reallocarray(c->layers, c->n_layers + 1, sizeof(*v));
-	if (!v)
-		abort();
+	struct layer_spec *v = xrealloc(c->layers, (c->n_layers + 1) * sizeof(*v));
 	c->layers = v;
 	struct layer_spec *l = &v[c->n_layers++];
 	memset(l, 0, sizeof(*l));
@@ -118,16 +108,12 @@ void pytest_job_push_layers(struct container_spec *c, const struct pytest_job_ct
 	l->glob = xstrdup(PYTEST_PROJECT_GLOB);
 	l->prefix.prepend_prefix = xstrdup(ctx->project_dir);
 
-	char *dir = NULL;
-	if (asprintf(&dir, "%s/", ctx->project_dir) < 0)
-		abort();
+	char *dir = xasprintf("%s/", ctx->project_dir);
 	l = push_layer(c, LAYER_STUBS);
 	layer_add_path(l, dir);
 	free(dir);
 
-	char *plugin = NULL;
-	if (asprintf(&plugin, "%s/%s.py", ctx->helpers_dir, PYTEST_REPORT_PLUGIN) < 0)
-		abort();
+	char *plugin = xasprintf("%s/%s.py", ctx->helpers_dir, PYTEST_REPORT_PLUGIN);
 	l = push_layer(c, LAYER_PATHS);
 	layer_add_path(l, plugin);
 	free(plugin);
@@ -166,33 +152,16 @@ void pytest_job_unshadow(struct container_spec *c, const char *project_dir)
 
 static void add_var(struct env_spec *e, const char *name, char *value)
 {
-	struct env_var *v = reallocarray(e->vars, e->n_vars + 1, sizeof(*v));
-	if (!v)
-		abort();
+	struct env_var *v = xrealloc(e->vars, (e->n_vars + 1) * sizeof(*v));
 	e->vars = v;
 	v[e->n_vars].name = xstrdup(name);
 	v[e->n_vars].value = value;
 	e->n_vars++;
 }
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int rc = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		abort();
-	return s;
-}
-
 static void push_environment(struct container_spec *c, const struct pytest_job_ctx *ctx)
 {
-	struct env_spec *v = reallocarray(c->environment, c->n_environment + 1, sizeof(*v));
-	if (!v)
-		abort();
+	struct env_spec *v = xrealloc(c->environment, (c->n_environment + 1) * sizeof(*v));
 	c->environment = v;
 	struct env_spec *e = &v[c->n_environment++];
 	memset(e, 0, sizeof(*e));

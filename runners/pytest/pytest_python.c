@@ -16,14 +16,7 @@
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/strv.h"
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
+#include "core/xalloc.h"
 
 /* ---- the "python" record ---------------------------------------------------- */
 
@@ -135,9 +128,7 @@ size_t pytest_python_check_extensions(struct pytest_python *p)
 /* The real path of dir when it holds the collection script, else NULL. */
 static char *helpers_in(const char *dir)
 {
-	_cleanup_free_ char *script = NULL;
-	if (asprintf(&script, "%s/%s", dir, PYTEST_COLLECT_SCRIPT) < 0)
-		abort();
+	_cleanup_free_ char *script = xasprintf("%s/%s", dir, PYTEST_COLLECT_SCRIPT);
 	if (access(script, R_OK) != 0)
 		return NULL;
 	return realpath(dir, NULL);
@@ -168,9 +159,7 @@ int pytest_helpers_dir(char **out, struct err **err)
 	const char *rel[] = {"../share/maelstrom/python", "../../runners/pytest/python"};
 	struct buf tried = BUF_INIT;
 	for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
-		_cleanup_free_ char *dir = NULL;
-		if (asprintf(&dir, "%s/%s", exe, rel[i]) < 0)
-			abort();
+		_cleanup_free_ char *dir = xasprintf("%s/%s", exe, rel[i]);
 		*out = helpers_in(dir);
 		if (*out) {
 			buf_release(&tried);
@@ -196,9 +185,7 @@ static char *which_real(const char *name)
 	_cleanup_free_ char *copy = xstrdup(path);
 	char *save = NULL;
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = NULL;
-		if (asprintf(&p, "%s/%s", *d ? d : ".", name) < 0)
-			abort();
+		_cleanup_free_ char *p = xasprintf("%s/%s", *d ? d : ".", name);
 		if (access(p, X_OK) == 0)
 			return realpath(p, NULL);
 	}

@@ -86,7 +86,7 @@ pt_setup() {
 		--exclude=./.pytest_cache -cf - .) | (cd "$SCRATCH/proj" && tar -xpf -) ||
 		{ fail "cannot copy the fixture"; return 1; }
 	export MAELSTROM_PYTEST_PYTHON=$PT_PY NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
-	cd "$SCRATCH/proj"
+	cd "$SCRATCH/proj" || return 1
 }
 
 # Use as: pt_setup || return "$(pt_skip $?)" -- 0 when skipped, else 1.
@@ -153,7 +153,7 @@ pt_sorted() { printf '%s\n' "$@" | sort; }
 pt_xpath() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 
 # pt_dump: the end of the last run's output, for a failure's context.
-pt_dump() { printf '%s\n%s\n' "$OUT" "$ERR" | tail -"${1:-30}" >&2; }
+pt_dump() { printf '%s\n%s\n' "$OUT" "$ERR" | tail -30 >&2; }
 
 # ---- outcomes ---------------------------------------------------------------
 
@@ -578,8 +578,8 @@ t_pytest_outcomes_match_plain_pytest() {
 	# JUnit from pytest agrees on the counts (xfail is a skip there).
 	expect_eq "pytest's junit testcases" 21 "$(pt_xpath "$SCRATCH/plain.xml" 'count(//testcase)')" || return 1
 	pt -x "node_id.equals($sleeper)"
-	local got="" name word
-	while read -r name word; do
+	local got="" name
+	while read -r name _; do
 		got+="$name $(pt_outcome "$name")"$'\n'
 	done <<<"$expected"
 	expect_eq "outcomes" "$expected" "$(printf '%s' "$got" | sort)" || return 1
