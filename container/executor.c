@@ -246,3 +246,8 @@ void executor_free(struct executor *ex)
 	else
 		free(ex);
 }
+
+void executor_on_start(struct executor *ex, executor_start_cb *cb)
+{
+	ex->on_start = cb;
+}

@@ -95,6 +95,10 @@ void job_result_free(struct job_result *r);
  * then on (free it with job_result_free). */
 typedef void executor_done_cb(void *arg, uint64_t job_id, struct job_result *res);
 
+/* Called with a job's submit arg once its container has launched (the job
+ * is running). Optional; see executor_on_start. */
+typedef void executor_start_cb(void *arg, uint64_t job_id);
+
 struct executor;
 
 /* Creates an executor running jobs on reactor r, which must outlive it.
@@ -113,6 +117,10 @@ uint64_t executor_submit(struct executor *ex, const struct exec_job *job, execut
  * also holds when the job had finished but its callback had not run yet.
  * A no-op for unknown ids and jobs whose callback already ran. */
 void executor_cancel(struct executor *ex, uint64_t job_id);
+
+/* Reports every launch through cb(job's submit arg, job id), from the
+ * reactor; NULL turns it off. */
+void executor_on_start(struct executor *ex, executor_start_cb *cb);
 
 /* Jobs holding a slot (running, or reaped and draining output). */
 unsigned executor_running(const struct executor *ex);

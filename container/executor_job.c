@@ -379,6 +379,8 @@ void job_start(struct job *j)
 		return;
 	}
 	j->launched = true;
+	if (ex->on_start)
+		ex->on_start(j->cb_arg, j->id);
 	job_advance(j);
 }
 

@@ -92,6 +92,7 @@ struct executor {
 	bool freed;                  /* executor_free ran inside on_kick */
 	struct plan_cache plans;
 	struct netns_pool *netpool;  /* network namespaces made ahead, reused */
+	executor_start_cb *on_start; /* optional launch report */
 };
 
 void job_list_push(struct job_list *l, struct job *j);

@@ -71,6 +71,7 @@ struct local_worker {
 	struct lw_job *jobs, *jobs_tail;
 	uint64_t next_id;
 	unsigned slots;
+	executor_start_cb *on_start;
 };
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -141,6 +142,14 @@ static void job_finish_early(struct lw_job *j, enum job_outcome outcome, const c
 	j->result.outcome = outcome;
 	j->result.message = message ? strdup(message) : NULL;
 	reactor_defer(w->r, job_deliver, j);
+}
+
+static void on_exec_start(void *arg, uint64_t exec_id)
+{
+	struct lw_job *j = arg;
+	(void)exec_id;
+	if (j->w->on_start)
+		j->w->on_start(j->arg, j->id);
 }
 
 static void on_exec_done(void *arg, uint64_t exec_id, struct job_result *res)
@@ -442,4 +451,10 @@ void local_worker_cancel(struct local_worker *w, uint64_t id)
 unsigned local_worker_slots(const struct local_worker *w)
 {
 	return w->slots;
+}
+
+void local_worker_on_start(struct local_worker *w, executor_start_cb *cb)
+{
+	w->on_start = cb;
+	executor_on_start(w->ex, cb ? on_exec_start : NULL);
 }

@@ -68,6 +68,9 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 /* Cancels a job at any stage; its callback reports JOB_CANCELED. */
 void local_worker_cancel(struct local_worker *w, uint64_t id);
 
+/* Reports each job's launch through cb(its submit arg, its id). */
+void local_worker_on_start(struct local_worker *w, executor_start_cb *cb);
+
 /* Slots of the underlying executor. */
 unsigned local_worker_slots(const struct local_worker *w);
 

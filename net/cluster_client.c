@@ -38,6 +38,7 @@ struct cluster_client {
 	uint64_t next_id;
 	cluster_status_cb *status_cb;
 	void *status_arg;
+	executor_start_cb *start_cb;
 };
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -143,6 +144,11 @@ static void on_transfer(struct cluster_client *cc, const Maelstrom__TransferArti
 
 static void on_status_update(struct cluster_client *cc, const Maelstrom__JobStatusUpdate *u)
 {
+	if (cc->start_cb && u->state == MAELSTROM__JOB_STATE__JOB_STATE_RUNNING) {
+		struct cc_job *j = table_get(&cc->jobs, table_key_u64(u->job_id));
+		if (j)
+			cc->start_cb(j->arg, j->id);
+	}
 	if (!cc->status_cb)
 		return;
 	switch ((int)u->state) { /* a wire enum: unknown values are possible */
@@ -320,4 +326,9 @@ void cluster_client_cancel(struct cluster_client *cc, uint64_t id)
 	m.msg_case = MAELSTROM__ENVELOPE__MSG_CANCEL_JOB;
 	m.cancel_job = &cj;
 	conn_send(cc->conn, &m);
+}
+
+void cluster_client_on_start(struct cluster_client *cc, executor_start_cb *cb)
+{
+	cc->start_cb = cb;
 }

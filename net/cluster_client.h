@@ -49,6 +49,9 @@ void cluster_client_free(struct cluster_client *cc);
 
 void cluster_client_on_status(struct cluster_client *cc, cluster_status_cb *cb, void *arg);
 
+/* Reports each job that starts running through cb(its submit arg, its id). */
+void cluster_client_on_start(struct cluster_client *cc, executor_start_cb *cb);
+
 /* Sends a job; cb(arg, id, result) runs exactly once, later. Returns the
  * job id (never 0). The job is copied. */
 uint64_t cluster_client_submit(struct cluster_client *cc, const struct worker_job *job,

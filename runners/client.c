@@ -63,6 +63,7 @@ struct client {
 	struct layer_builder *builder;
 	struct local_worker *worker;
 	struct cluster_client *cluster;
+	executor_start_cb *on_start;
 	char *project_dir;
 	struct build *builds;
 	struct cjob *jobs, *jobs_tail;
@@ -408,4 +409,20 @@ void client_cancel(struct client *c, uint64_t id)
 unsigned client_outstanding(const struct client *c)
 {
 	return c->outstanding;
+}
+
+static void on_job_start(void *arg, uint64_t worker_id)
+{
+	struct cjob *j = arg;
+	(void)worker_id;
+	if (j->c->on_start)
+		j->c->on_start(j->arg, j->id);
+}
+
+void client_on_start(struct client *c, executor_start_cb *cb)
+{
+	c->on_start = cb;
+	local_worker_on_start(c->worker, cb ? on_job_start : NULL);
+	if (c->cluster)
+		cluster_client_on_start(c->cluster, cb ? on_job_start : NULL);
 }

@@ -50,6 +50,10 @@ uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb
 /* Cancels a job at any stage; its callback reports JOB_CANCELED. */
 void client_cancel(struct client *c, uint64_t id);
 
+/* Reports each job that starts running (locally or on the cluster) through
+ * cb(its submit arg, its id). */
+void client_on_start(struct client *c, executor_start_cb *cb);
+
 /* Jobs submitted and not yet reported. */
 unsigned client_outstanding(const struct client *c);
 

@@ -46,6 +46,9 @@ int engine_new(struct engine **out, struct reactor *r, struct client *client,
 	e->submit = client_sink_submit;
 	e->cancel = client_sink_cancel;
 	e->submit_arg = client;
+	e->client = client;
+	if (client)
+		client_on_start(client, engine_job_started);
 	e->outcome = engine_default_outcome;
 	e->phase = PHASE_RUNNING;
 	e->started_ns = reactor_now_ns();
@@ -89,6 +92,8 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	if (e->client)
+		client_on_start(e->client, NULL);
 	/* Jobs still outstanding belong to a client that was freed (or will
 	 * never call back): drop them without calling anyone. */
 	while (e->jobs) {
@@ -219,7 +224,8 @@ void engine_update_counts(struct engine *e)
 	if (e->cfg.list_only)
 		return;
 	struct ui_counts c = {
-		.pending = e->n_outstanding,
+		.pending = e->n_outstanding - e->n_running,
+		.running = e->n_running,
 		.completed = e->completed,
 		.failed = e->failures,
 	};

@@ -72,6 +72,7 @@ struct engine_job {
 	char *display;                /* with " [i/N]" under --repeat */
 	unsigned iteration;           /* 1-based */
 	uint64_t id;                  /* the submitter's job id */
+	bool running;                 /* its container launched */
 	struct engine_job *prev, *next;   /* e->jobs, the outstanding list */
 };
 
@@ -85,6 +86,9 @@ struct engine_record {
 	uint64_t duration_ns;
 	struct job_result *res;       /* NULL when the test never ran */
 };
+
+/* The submitter reports a job's launch (client_on_start). */
+void engine_job_started(void *arg, uint64_t id);
 
 struct engine {
 	struct reactor *r;
@@ -115,6 +119,8 @@ struct engine {
 	size_t n_records, cap_records;
 	struct engine_job *jobs;      /* outstanding */
 	size_t n_outstanding;
+	size_t n_running;             /* outstanding and launched */
+	struct client *client;        /* reports launches to us; NULL in tests */
 	size_t total;                 /* units: runs of selected tests */
 	size_t completed;             /* units done (ignored ones included) */
 	size_t failures;

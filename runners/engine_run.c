@@ -34,12 +34,28 @@ static void unlink_job(struct engine *e, struct engine_job *j)
 	e->n_outstanding--;
 }
 
+void engine_job_started(void *arg, uint64_t id)
+{
+	struct engine_job *j = arg;
+	(void)id;
+	if (j->running)
+		return;
+	j->running = true;
+	j->e->n_running++;
+	ui_test_running(j->e->ui, j->display);
+	engine_update_counts(j->e);
+}
+
 static void on_job_done(void *arg, uint64_t id, struct job_result *res)
 {
 	struct engine_job *j = arg;
 	struct engine *e = j->e;
 	(void)id;
 	unlink_job(e, j);
+	if (j->running) {
+		e->n_running--;
+		ui_test_not_running(e->ui, j->display);
+	}
 	if (res->outcome == JOB_CANCELED) {
 		/* --stop-after or engine_cancel_all: not run, not reported. */
 		e->not_run++;
