@@ -48,6 +48,9 @@ struct executor_config {
 	const char *scratch_dir;   /* existing directory the launcher may use as
 				      the new root's mount point; NULL = the
 				      executor makes (and removes) its own */
+	unsigned fork_servers_max; /* warm zygotes kept at once; 0 = 4 */
+	uint32_t fork_server_idle_s; /* an idle zygote is stopped after this
+					long; 0 = 60 s */
 };
 
 /* One job. executor_submit copies everything, so the caller may free its
@@ -59,6 +62,20 @@ struct exec_job {
 	const char *const *envp;            /* "K=V"; NULL = empty environment */
 	const char *working_directory;      /* NULL = "/" */
 	uint32_t timeout_s;                 /* 0 = none */
+	/* Optional fork server (container/forkserver.h): the zygote's argv
+	 * (argv[0] is its program, searched like `program`), NULL-terminated.
+	 * NULL: launch cold. The zygote runs in this job's container, with this
+	 * job's envp and working directory; jobs whose container, envp, working
+	 * directory and fork_server_argv are all equal share one zygote. */
+	const char *const *fork_server_argv;
+	/* Optional interactive job (maelstrom-run --tty): when has_tty, tty_fd is
+	 * the slave side of a pseudo-terminal the caller opened; it becomes the
+	 * job's stdin, stdout, stderr and controlling terminal, nothing is
+	 * captured (res.out and res.err stay empty), and the caller keeps
+	 * owning the fd (the executor dups it). Never combined with a fork
+	 * server (the fork server is ignored). */
+	bool has_tty;
+	int tty_fd;
 };
 
 enum job_outcome {

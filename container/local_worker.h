@@ -48,6 +48,10 @@ struct worker_job {
 	const char *const *envp;         /* NULL-terminated "K=V" */
 	uint32_t timeout_s;
 	const char *bind_base_dir;       /* for relative bind mounts; NULL: cwd */
+	/* Optional, as in struct exec_job (container/executor.h): */
+	const char *const *fork_server_argv; /* zygote argv, NULL-terminated; NULL: cold */
+	bool has_tty;                    /* tty_fd: the slave of a pty (local only) */
+	int tty_fd;
 };
 
 struct local_worker;

@@ -141,8 +141,24 @@ struct container_spec {
 	uint32_t group;            /* default 0 */
 };
 
+/* A fork server (a warm container, container/forkserver.h): a program started
+ * once in the job's own container (same layers, mounts, network, environment,
+ * working directory, user) that forks a child for each job naming it, instead
+ * of the job being launched cold. The job's own program and arguments stay
+ * what they would be cold, so any executor may run it cold instead (no fork
+ * server support, the zygote failed, ...) with the same result.
+ * JSON (an extension of the book's job spec):
+ *     "fork_server": { "program": "python3", "arguments": ["-m", "zygote"] }
+ * program NULL: the job names no fork server. */
+struct fork_server_spec {
+	char *program;
+	char **arguments;
+	size_t n_arguments;
+};
+
 struct job_spec {
 	struct container_spec container;
+	struct fork_server_spec fork_server;
 	char *program;
 	char **arguments;
 	size_t n_arguments;
