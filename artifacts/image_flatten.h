@@ -12,9 +12,12 @@
  *   - hard links point at the final entry of their target (a hard link to
  *     a path that is deleted is written as a regular file copy);
  *   - entries keep mode, ownership, mtime, symlink targets; device nodes
- *     and FIFOs are dropped (containers get devices from mounts).
- * The output is deterministic (sorted by path, parents before children) so
- * the same image always gives the same bytes and the same digest.
+ *     and FIFOs are dropped (containers get devices from mounts);
+ *   - a directory in a later layer at the path of an earlier directory
+ *     only replaces its metadata: the children of both stay.
+ * The output is deterministic: the surviving entries in layer order,
+ * bottom layer first, each layer's in its own tar order, so the same image
+ * always gives the same bytes and the same digest.
  *
  * The work is done in two passes: the layers are read top first to decide
  * which entry of which layer survives (paths only, in a hash table), then
