@@ -33,7 +33,7 @@ CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(BUILD)/gen -MMD -MP
 # Spelled out rather than asked of pkg-config: on a fresh machine make reads
 # this file before check-deps has installed the packages.
-LDLIBS  := -lprotobuf-c -luring -lxxhash -larchive -linih -ljansson
+LDLIBS  := -lprotobuf-c -luring -lxxhash -larchive -linih -ljansson -lcurl -lcrypto
 TESTLIBS := -lcmocka
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
