@@ -62,7 +62,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # Helper programs the tests and benchmarks run (static where they must run
 # inside empty containers).
-TEST_HELPERS := $(BUILD)/tests/static-true
+TEST_HELPERS := $(BUILD)/tests/static-true $(BUILD)/tests/fork-server-stub
 # Benchmark drivers: every bench/*.c is one standalone program.
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
 
@@ -121,6 +121,12 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBS)
 $(BUILD)/tests/static-true: tests/fixtures/static-true.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -nostartfiles -o $@ $<
+
+# A static zygote speaking container/forkserver.h (no sanitizers: it runs
+# inside containers that hold nothing else).
+$(BUILD)/tests/fork-server-stub: tests/fixtures/fork-server-stub.c container/forkserver.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -I. -static -o $@ $< -ljansson
 
 # The bundled example: three jobs, each in its own container.
 example: all

@@ -1,7 +1,9 @@
 /*
  * extract_internal: the extractor state shared by extract.c (the tar loop and
  * one function per entry type) and extract_fs.c (names, directory
- * resolution, the final directory pass). Not for other modules.
+ * resolution, the final directory pass). Not for other modules, except that
+ * image_flatten (artifacts/image_flatten_entry.c) reads tar names with
+ * extract_normalize, so both agree on what a name means.
  */
 #ifndef ARTIFACTS_EXTRACT_INTERNAL_H
 #define ARTIFACTS_EXTRACT_INTERNAL_H

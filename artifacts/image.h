@@ -17,16 +17,19 @@
  *                        (artifacts/image_oci.h).
  *
  * Tags are resolved once: the first resolution of a docker:// tag records
- * the manifest digest in the lock file (maelstrom-container-tags.lock in
- * the project directory, one line per tag; deleting a line re-resolves
- * that tag), and later runs use that digest.
+ * the digest the tag names (an index's digest for a multi-platform image,
+ * so the pin holds on every machine) in the lock file
+ * (maelstrom-container-tags.lock in the project directory, one line per
+ * tag; deleting a line re-resolves that tag; artifacts/image_lock.h), and
+ * later runs use that digest. A "NAME@sha256:..." reference is not pinned.
  *
- * The depot (artifacts/image_depot.h) keeps, under depot_dir, every blob by
- * its sha256 and every flattened image by its manifest digest, so the
- * second image_get of an image reads no network and flattens nothing.
- * Several processes may call image_get on the same depot at once: blobs
- * and flattened tars are written to temporary files and renamed into
- * place, under a per-depot file lock (flock) for the lock file's update.
+ * The depot (artifacts/image_depot.h) keeps, under depot_dir, every blob
+ * (manifests and indexes included) by its sha256 and every flattened
+ * image by its manifest digest, so the second image_get of a pinned image
+ * reads no network and flattens nothing. Several processes may call
+ * image_get on the same depot at once: blobs and flattened tars are
+ * written to temporary files and renamed into place; the lock file is
+ * updated under an flock on its directory.
  *
  * Flattening (artifacts/image_flatten.h) applies the image's layers bottom
  * first into one tar: whiteouts (".wh.NAME") delete, opaque directories

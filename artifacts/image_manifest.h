@@ -10,7 +10,10 @@
  *
  * Errors name the document ("manifest sha256:ab..: field `layers[2].digest`
  * is missing") and say what is wrong. Digests are "ALG:HEX"; only sha256 is
- * accepted (64 lowercase hex digits).
+ * accepted (64 lowercase hex digits). Refused with a message saying why:
+ * Docker schema 1 manifests, encrypted or non-tar layer media types, and
+ * manifests whose config is not an image config (OCI artifacts such as
+ * charts or signatures).
  */
 #ifndef ARTIFACTS_IMAGE_MANIFEST_H
 #define ARTIFACTS_IMAGE_MANIFEST_H
@@ -52,11 +55,15 @@ struct manifest {
 };
 
 /* Parses a manifest or index. media_type is the Content-Type a registry
- * sent (NULL: read "mediaType" from the document, and for an OCI layout's
- * top-level index.json, a document with "manifests" is an index).
- * ref: for an index, pick the entry annotated
- * org.opencontainers.image.ref.name == ref; NULL: pick by platform, or the
- * only entry. what names the document in messages. */
+ * sent (NULL, or a type that says nothing such as application/json: read
+ * "mediaType" from the document; without one, a document with "manifests"
+ * is an index, one with "layers" a manifest).
+ * ref: for an index, pick among the entries annotated
+ * org.opencontainers.image.ref.name == ref; NULL: among all entries. Of
+ * those, the first for linux/image_platform_arch() wins, else the only one
+ * without a platform; otherwise the error lists the index's names or
+ * platforms. what names the document in messages. On failure *out is
+ * zeroed (nothing to release). */
 int manifest_parse(const char *text, size_t len, const char *media_type, const char *ref,
 		   const char *what, struct manifest *out, struct err **err);
 void manifest_release(struct manifest *m);

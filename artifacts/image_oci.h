@@ -9,8 +9,11 @@
  * image (a nested index is followed, choosing by platform).
  *
  * Errors name the path and the file inside it, e.g.
- *   "oci:/srv/img: index.json: no image is named `v2` (the layout has:
- *    latest, v1)".
+ *   "oci:/srv/img: index.json: no image is named `v2` (the index has:
+ *    latest, v1)",
+ *   "oci:/srv/img: the layer 2 of 3 blob sha256:ab.. is missing (no file
+ *    blobs/sha256/ab..: No such file or directory): the layout is
+ *    incomplete; copy the image into it again".
  */
 #ifndef ARTIFACTS_IMAGE_OCI_H
 #define ARTIFACTS_IMAGE_OCI_H
@@ -34,8 +37,9 @@ int oci_layout_open(const char *dir, const char *ref, struct oci_image *out, str
 void oci_image_release(struct oci_image *img);
 
 /* Unpacks the oci-archive tar at tar_path into dest_dir (which must not
- * exist; made here; safe extraction: no `..`, no absolute paths, no links
- * out). */
+ * exist; made here) with artifacts/extract: no `..`, no absolute paths, no
+ * links out, no devices. The unpacked tree is read-only: remove it with
+ * extract_remove_tree. On failure a tree this call made is removed again. */
 int oci_archive_unpack(const char *tar_path, const char *dest_dir, struct err **err);
 
 /* Splits "oci:PATH[:REF]" / "oci-archive:PATH[:REF]" (the scheme already

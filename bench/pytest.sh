@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# maelstrom-pytest wall time against plain pytest, pytest-xdist and a bare
-# process-per-test run, on two projects:
+# maelstrom-pytest wall time, warm and cold, against plain pytest,
+# pytest-xdist and a bare process-per-test run, on three projects:
 #   fixture    tests/fixtures/pytest-project (its failing, erroring and
 #              sleeping tests left out, so every case passes)
 #   generated  bench/gen-pytest-project: PACKAGES packages of TESTS trivial
 #              tests each (10 x 50 = 500 by default)
+#   debian     the tests Debian ships in python3-toolz and python3-simplejson
+#              (/usr/lib/python3/dist-packages/{toolz,simplejson}/tests,
+#              322 tests), copied into one project (toolz_tests/,
+#              simplejson_tests/); skipped, saying so, when not installed
 # Cases, run in rounds (every case once per round), median kept:
-#   maelstrom-pytest  maelstrom-pytest --ui simple --slots JOBS (standalone:
-#                     every test in its own container)
+#   maelstrom-pytest warm  maelstrom-pytest --ui simple --slots JOBS
+#                     (standalone: every test in its own container, forked
+#                     from the run's warm pytest zygote; the default)
+#   maelstrom-pytest cold  the same with --fork-server=false: every test a
+#                     fresh interpreter in a fresh container
 #   pytest            python -m pytest -q (one process, one test at a time)
 #   pytest -n JOBS    python -m pytest -q -n JOBS (pytest-xdist; skipped,
 #                     saying so, when xdist is not installed)
 #   bare per-test     `python -m pytest -q NODE_ID` for every test, JOBS at
 #                     once (xargs -P JOBS): what maelstrom-pytest does,
 #                     without containers
-# maelstrom-pytest gets one untimed warm-up run per project first (its layer
-# cache and listing state filled, as after a developer's first run). Ratios
-# are printed with the target: maelstrom-pytest within 1.15x of bare.
+# maelstrom-pytest gets one untimed warm-up run per project and mode first
+# (its layer cache and listing state filled, as after a developer's first
+# run). Ratios are printed with the targets: maelstrom-pytest warm at or
+# below pytest -n JOBS (per-test isolation at the price of xdist's none),
+# maelstrom-pytest cold within 1.15x of bare.
 #
 # Then where one test's time goes (sequential, the mean of BENCH_SAMPLES runs):
 #   interpreter start      python -c pass
@@ -29,8 +38,10 @@
 #                          maelstrom-pytest gives every test, minus a bare
 #                          `python -c pass`
 #   container, one test    maelstrom-run: the test's job as maelstrom-pytest
-#                          runs it (pytest --verbose with its outcome plugin),
-#                          minus a bare `python -m pytest -q NODE_ID`
+#                          runs it cold (pytest --verbose with its outcome
+#                          plugin), minus a bare `python -m pytest -q NODE_ID`
+#   warm container, one test  the same job with its fork server: forked from
+#                          the zygote (started by the warm-up job), whole
 # The container is the one maelstrom-pytest builds for the generated project's
 # tests: its job spec from its debug log (see find_job_spec).
 #
@@ -41,6 +52,7 @@
 # usage: bash bench/pytest.sh [BUILDDIR]      (default: build)
 # env:   BENCH_REPEATS (rounds on the fixture, 3)  BENCH_PYTEST_GEN_REPEATS
 #        (rounds on the generated project, 1: each takes minutes)
+#        BENCH_PYTEST_DEBIAN_REPEATS (rounds on the Debian tests, 1)
 #        BENCH_JOBS (nproc)  BENCH_TIMEOUT (seconds per measurement, 600)
 #        BENCH_PYTEST_PACKAGES (10)  BENCH_PYTEST_TESTS (50)  BENCH_SAMPLES (10)
 #        MAELSTROM_PYTEST_PYTHON (the interpreter; default: the first of
@@ -56,7 +68,9 @@ gen_packages=${BENCH_PYTEST_PACKAGES:-10}
 gen_tests=${BENCH_PYTEST_TESTS:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 fixture=$here/../tests/fixtures/pytest-project
-declare -A repeats=([fixture]=${BENCH_REPEATS:-3} [generated]=${BENCH_PYTEST_GEN_REPEATS:-1})
+declare -A repeats=([fixture]=${BENCH_REPEATS:-3} [generated]=${BENCH_PYTEST_GEN_REPEATS:-1}
+	[debian]=${BENCH_PYTEST_DEBIAN_REPEATS:-1})
+debian_src=(/usr/lib/python3/dist-packages/toolz/tests /usr/lib/python3/dist-packages/simplejson/tests)
 
 die() { echo "pytest: $*" >&2; exit 2; }
 
@@ -96,6 +110,22 @@ projects=(fixture generated)
 declare -A pdir what desel_mp
 pdir[fixture]=$tmp/fixture
 pdir[generated]=$tmp/generated
+pdir[debian]=$tmp/debian
+debian_note=""
+for d in "${debian_src[@]}"; do
+	[ -d "$d" ] || debian_note="$d is missing (Debian packages python3-toolz, python3-simplejson)"
+done
+if [ -z "$debian_note" ]; then
+	projects+=(debian)
+	mkdir -p "$tmp/debian" || die "cannot make $tmp/debian"
+	for d in "${debian_src[@]}"; do
+		n=$(basename "$(dirname "$d")")_tests
+		cp -r "$d" "$tmp/debian/$n" || die "cannot copy $d"
+		rm -rf "$tmp/debian/$n/__pycache__"
+	done
+	printf '# The tests of python3-toolz and python3-simplejson, for bench/pytest.sh.\n[pytest]\n' \
+		>"$tmp/debian/pytest.ini"
+fi
 mkdir -p "$tmp/fixture" || die "cannot make $tmp/fixture"
 (cd "$fixture" && tar --exclude=__pycache__ --exclude=./.maelstrom-pytest -cf - .) |
 	(cd "$tmp/fixture" && tar -xf -) || die "cannot copy $fixture"
@@ -108,9 +138,11 @@ tests/sandbox/test_env.py::test_sleeps_two_seconds tests/sandbox/test_env.py::te
 desel_mp[fixture]=$(printf 'node_id.equals(%s) | ' $fixture_out)
 desel_mp[fixture]=${desel_mp[fixture]% | }
 desel_mp[generated]=""
+desel_mp[debian]=""
 declare -A desel_py
 desel_py[fixture]=$(printf -- '--deselect %s ' $fixture_out)
 desel_py[generated]=""
+desel_py[debian]=""
 
 for w in "${projects[@]}"; do
 	d=${pdir[$w]}
@@ -122,9 +154,9 @@ for w in "${projects[@]}"; do
 done
 
 # --- measuring ---------------------------------------------------------------------
-cases=(mp pytest xdist bare)
-declare -A label=([mp]="maelstrom-pytest" [pytest]="pytest" [xdist]="pytest -n $jobs"
-	[bare]="bare per-test")
+cases=(mp mpcold pytest xdist bare)
+declare -A label=([mp]="maelstrom-pytest warm" [mpcold]="maelstrom-pytest cold" [pytest]="pytest"
+	[xdist]="pytest -n $jobs" [bare]="bare per-test")
 declare -A state results note # key: case/project
 xdg=(env "XDG_CACHE_HOME=$tmp/xdg/cache" "XDG_STATE_HOME=$tmp/xdg/state"
 	"XDG_CONFIG_HOME=$tmp/xdg/config")
@@ -137,8 +169,9 @@ run_case() {
 	local -a desel
 	read -ra desel <<<"${desel_py[$w]}"
 	case $c in
-	mp)
+	mp | mpcold)
 		cmd=("${xdg[@]}" "$mp" --ui simple --slots "$jobs")
+		[ "$c" = mpcold ] && cmd+=(--fork-server=false)
 		[ -n "${desel_mp[$w]}" ] && cmd+=(-x "${desel_mp[$w]}")
 		;;
 	pytest) cmd=("$py" -m pytest -q -p no:cacheprovider "${desel[@]}") ;;
@@ -163,27 +196,31 @@ run_case() {
 }
 
 echo
-echo "pytest runners: parallelism $jobs; median of ${repeats[fixture]} (fixture), ${repeats[generated]} (generated)"
+echo "pytest runners: parallelism $jobs; median of ${repeats[fixture]} (fixture), ${repeats[generated]} (generated), ${repeats[debian]} (debian)"
 echo "  as $(id -un 2>/dev/null || id -u) on $(uname -sr), $(nproc) CPUs, $py: $("$py" --version 2>&1)," \
 	"pytest $("$py" -c 'import pytest; print(pytest.__version__)')"
 for w in "${projects[@]}"; do echo "  $w: ${what[$w]}"; done
+[ -z "$debian_note" ] || echo "  debian: SKIPPED: $debian_note"
 
 for w in "${projects[@]}"; do
 	for c in "${cases[@]}"; do
 		state[$c/$w]=ready
 	done
 	if [ ! -x "$mp" ]; then
-		state[mp/$w]=skipped
+		state[mp/$w]=skipped state[mpcold/$w]=skipped
 		note[mp/$w]="maelstrom-pytest is not built ($mp missing)"
+		note[mpcold/$w]=${note[mp/$w]}
 	fi
 	if [ "$have_xdist" -eq 0 ]; then
 		state[xdist/$w]=skipped
 		note[xdist/$w]="pytest-xdist is not installed for $py (Debian package python3-pytest-xdist)"
 	fi
 	# Warm-up: maelstrom-pytest's caches, everyone's page cache.
-	if [ "${state[mp/$w]}" = ready ]; then
-		run_case mp "$w" || state[mp/$w]=failed
-	fi
+	for c in mp mpcold; do
+		if [ "${state[$c/$w]}" = ready ]; then
+			run_case "$c" "$w" || state[$c/$w]=failed
+		fi
+	done
 	if [ "${state[pytest/$w]}" = ready ]; then
 		run_case pytest "$w" || state[pytest/$w]=failed
 	fi
@@ -278,9 +315,11 @@ find_job_spec() {
 	spec_how="rebuilt from maelstrom-pytest's debug log"
 	jq -e '.layers | length > 0' "$spec" >/dev/null
 }
-container_job() { # ARGV-JSON: the container's job with that program and arguments
-	jq -c --argjson argv "$1" '.program = $argv[0] | .arguments = $argv[1:] | del(.timeout)' \
-		"$tmp/jobspec.json"
+container_job() { # ARGV-JSON [warm]: the container's job with that program and
+	# arguments, cold (no fork server) unless "warm" is given
+	jq -c --argjson argv "$1" --arg warm "${2:-}" \
+		'.program = $argv[0] | .arguments = $argv[1:] | del(.timeout)
+		 | if $warm == "warm" then . else del(.fork_server) end' "$tmp/jobspec.json"
 }
 
 node=pkg_00/test_cases.py::test_case_0000
@@ -289,7 +328,7 @@ bd[start]=$(mean_ms "$samples" "$py" -c pass)
 bd[import]=$(mean_ms "$samples" "$py" -c 'import pytest')
 bd[collect]=$(mean_ms "$samples" "$py" -m pytest --collect-only -q -p no:cacheprovider "$node")
 bd[one]=$(mean_ms "$samples" "$py" -m pytest -q -p no:cacheprovider "$node")
-bd[c_empty]=- bd[c_one]=- bd_note="" spec_how=""
+bd[c_empty]=- bd[c_one]=- bd[c_warm]=- bd_note="" spec_how=""
 if [ ! -x "$mrun" ]; then
 	bd_note="maelstrom-run is not built ($mrun missing)"
 elif ! find_job_spec; then
@@ -297,9 +336,9 @@ elif ! find_job_spec; then
 else
 	# Stream SAMPLES jobs through one maelstrom-run at one slot (plus one
 	# warm-up job that builds and extracts the layers): the wall time per job.
-	mrun_ms() { # ARGV-JSON
+	mrun_ms() { # ARGV-JSON [warm]
 		local job
-		job=$(container_job "$1") || { echo -; return 1; }
+		job=$(container_job "$1" "${2:-}") || { echo -; return 1; }
 		printf '%s\n' "$job" >"$tmp/mrun-warm.json"
 		for ((i = 0; i < samples; i++)); do printf '%s\n' "$job"; done >"$tmp/mrun-jobs.json"
 		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$tmp/mrun-warm.json") \
@@ -313,6 +352,10 @@ else
 	bd[c_empty]=$(mrun_ms "$(jq -cn --arg p "$pyin" '[$p, "-c", "pass"]')")
 	# The test job as maelstrom-pytest runs it: its own program and arguments.
 	bd[c_one]=$(mrun_ms "$(jq -c '[.program] + .arguments' "$tmp/jobspec.json")")
+	# And forked from its zygote (one maelstrom-run: the warm-up job starts it).
+	if jq -e .fork_server "$tmp/jobspec.json" >/dev/null 2>&1; then
+		bd[c_warm]=$(mrun_ms "$(jq -c '[.program] + .arguments' "$tmp/jobspec.json")" warm)
+	fi
 	[ "${bd[c_empty]}" != - ] || bd_note="maelstrom-run could not run the container's python -c pass"
 fi
 
@@ -322,16 +365,16 @@ declare -A med
 failed=0
 for w in "${projects[@]}"; do
 	printf '\n%s (%s)\n' "$w" "${what[$w]}"
-	printf '  %-17s %9s   %s\n' case "wall s" "runs (s)"
+	printf '  %-22s %9s   %s\n' case "wall s" "runs (s)"
 	for c in "${cases[@]}"; do
 		case ${state[$c/$w]} in
 		ready)
 			med[$c/$w]=$(median "${results[$c/$w]}")
-			printf '  %-17s %9.3f   %s\n' "${label[$c]}" "${med[$c/$w]}" "${results[$c/$w]}"
+			printf '  %-22s %9.3f   %s\n' "${label[$c]}" "${med[$c/$w]}" "${results[$c/$w]}"
 			;;
-		skipped) printf '  %-17s %9s   %s\n' "${label[$c]}" - "SKIPPED: ${note[$c/$w]}" ;;
+		skipped) printf '  %-22s %9s   %s\n' "${label[$c]}" - "SKIPPED: ${note[$c/$w]}" ;;
 		failed)
-			printf '  %-17s %9s   %s\n' "${label[$c]}" - "FAILED: ${note[$c/$w]}"
+			printf '  %-22s %9s   %s\n' "${label[$c]}" - "FAILED: ${note[$c/$w]}"
 			failed=1
 			;;
 		esac
@@ -342,24 +385,29 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t) ? "met" : "NOT met"}'; }
 echo
 echo "ratios (wall time):"
-for w in "${projects[@]}"; do
+# one_ratio PROJECT A B [TARGET]: the line "A / B: R x (target or reference)".
+one_ratio() {
+	local w=$1 a=$2 b=$3 t=${4:-} pre what v
 	pre=$(printf %-10s "$w:")
-	if [ -n "${med[mp/$w]:-}" ] && [ -n "${med[bare/$w]:-}" ]; then
-		v=$(ratio "${med[mp/$w]}" "${med[bare/$w]}")
-		echo "  $pre maelstrom-pytest / bare per-test:  ${v}x  (target <= 1.15x: $(verdict "$v" 1.15))"
+	what=$(printf '%-46s' "${label[$a]} / ${label[$b]}:")
+	if [ -z "${med[$a/$w]:-}" ] || [ -z "${med[$b/$w]:-}" ]; then
+		echo "  $pre $what n/a (${note[$a/$w]:-${note[$b/$w]:-a case did not run}})"
+		return
+	fi
+	v=$(ratio "${med[$a/$w]}" "${med[$b/$w]}")
+	if [ -n "$t" ]; then
+		echo "  $pre $what ${v}x  (target <= ${t}x: $(verdict "$v" "$t"))"
 	else
-		echo "  $pre maelstrom-pytest / bare per-test:  n/a (a case did not run)"
+		echo "  $pre $what ${v}x  (reference)"
 	fi
-	for c in pytest xdist; do
-		if [ -n "${med[mp/$w]:-}" ] && [ -n "${med[$c/$w]:-}" ]; then
-			echo "  $pre maelstrom-pytest / $(printf %-15s "${label[$c]}:") $(ratio "${med[mp/$w]}" "${med[$c/$w]}")x  (reference)"
-		else
-			echo "  $pre maelstrom-pytest / $(printf %-15s "${label[$c]}:") n/a (${note[$c/$w]:-a case did not run})"
-		fi
-	done
-	if [ -n "${med[bare/$w]:-}" ] && [ -n "${med[pytest/$w]:-}" ]; then
-		echo "  $pre bare per-test / pytest:            $(ratio "${med[bare/$w]}" "${med[pytest/$w]}")x  (reference)"
-	fi
+}
+for w in "${projects[@]}"; do
+	one_ratio "$w" mp xdist 1.00
+	one_ratio "$w" mp pytest
+	one_ratio "$w" mp mpcold
+	one_ratio "$w" mpcold bare 1.15
+	one_ratio "$w" mpcold xdist
+	one_ratio "$w" bare pytest
 done
 
 sub() { # A B: A - B, or "-" when either is missing
@@ -378,6 +426,8 @@ printf '  %-46s %8s   %s\n' "container around python -c pass" "$(sub "${bd[c_emp
 	"(maelstrom-run, python -c pass: ${bd[c_empty]})"
 printf '  %-46s %8s   %s\n' "container around one test" "$(sub "${bd[c_one]}" "${bd[one]}")" \
 	"(maelstrom-run, the test's job: ${bd[c_one]})"
+printf '  %-46s %8s   %s\n' "one test forked from the warm zygote, whole" "${bd[c_warm]}" \
+	"(maelstrom-run, the test's job with its fork server)"
 if [ -n "$bd_note" ]; then
 	echo "  container rows: $bd_note"
 else

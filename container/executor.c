@@ -117,9 +117,12 @@ static void executor_teardown(struct executor *ex)
 {
 	reactor_timer_cancel(ex->r, ex->kick_timer);
 	ex->kick_timer = 0;
-	/* Kill them all first, so they die in parallel, then reap each. */
+	/* Kill them all first, so they die in parallel, then reap each. The
+	 * pool kills and reaps the zygotes, and with them their jobs. */
 	for (struct job *j = ex->active.head; j; j = j->next)
 		job_kill(j);
+	forkserver_pool_free(ex->zygotes);
+	ex->zygotes = NULL;
 	for (struct job *j = ex->active.head; j; j = j->next)
 		job_abandon(j);
 	list_free(&ex->active);
@@ -188,6 +191,7 @@ int executor_new(struct executor **out, struct reactor *r, const struct executor
 	 * creation and teardown off the launch path (container/netpool.h). */
 	if (!cfg->no_netns_pool)
 		ex->netpool = netns_pool_new(ex->slots);
+	ex->zygotes = forkserver_pool_new(ex, cfg);
 	*out = ex;
 	return 0;
 fail:
@@ -245,6 +249,11 @@ void executor_free(struct executor *ex)
 		ex->freed = true; /* on_kick frees ex once the callback returns */
 	else
 		free(ex);
+}
+
+void executor_fork_server_stats(const struct executor *ex, struct fork_server_stats *out)
+{
+	forkserver_pool_stats(ex->zygotes, out);
 }
 
 void executor_on_start(struct executor *ex, executor_start_cb *cb)

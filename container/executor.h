@@ -18,7 +18,24 @@
  * A job's state (see container/executor_job.h, enum job_state):
  *     QUEUED -> RUNNING -> REAPED_DRAINING -> DONE -> (callback, freed)
  *     QUEUED -> DONE          (launch failure, cancel while queued)
- * A job holds a slot while RUNNING or REAPED_DRAINING.
+ *     QUEUED -> WARM_WAIT -> RUNNING ...   (a job naming a fork server)
+ * A job holds a slot while WARM_WAIT, RUNNING or REAPED_DRAINING.
+ *
+ * Warm jobs (fork_server_argv): the job is forked by a warm zygote of its
+ * container instead of launched cold; container/forkserver.h has the
+ * protocol and the policy (pool size, idle time-out, falling back to a
+ * cold launch whenever the zygote refuses, breaks or dies). A warm job's
+ * result has the same form as a cold one's; its duration runs from the
+ * request to the zygote's report of its end.
+ *
+ * Interactive jobs (has_tty): stdin, stdout and stderr are the caller's
+ * terminal, which becomes the job's controlling terminal (the job leads
+ * its session and is the foreground process group: ^C reaches it). Nothing
+ * is captured, and the job completes once reaped. isatty(), the window
+ * size (stty size) and job control work in the job; `tty` cannot name the
+ * terminal, though ("not a tty", status 1): the slave belongs to the
+ * host's devpts, which the container does not see (a devpts mount in the
+ * container is a new instance), so no path inside leads to it.
  *
  * Callbacks: every submitted job gets exactly one callback, always from the
  * reactor (never from inside executor_submit or executor_cancel), unless the
@@ -51,6 +68,9 @@ struct executor_config {
 	unsigned fork_servers_max; /* warm zygotes kept at once; 0 = 4 */
 	uint32_t fork_server_idle_s; /* an idle zygote is stopped after this
 					long; 0 = 60 s */
+	uint32_t fork_server_ready_s; /* a zygote not ready (or not answering a
+					 request) this long is broken; 0 =
+					 FORKSERVER_READY_TIMEOUT_S */
 };
 
 /* One job. executor_submit copies everything, so the caller may free its
@@ -147,6 +167,20 @@ unsigned executor_queued(const struct executor *ex);
 
 /* The number of slots (cfg->slots, or the CPU count it resolved to). */
 unsigned executor_slots(const struct executor *ex);
+
+/* What the fork-server pool did so far (container/forkserver.h). */
+struct fork_server_stats {
+	unsigned live;          /* zygotes starting or ready now */
+	uint64_t started;       /* zygotes launched */
+	uint64_t failed;        /* zygotes broken before ready (never restarted) */
+	uint64_t lost;          /* zygotes that died, or misbehaved, after ready */
+	uint64_t warm_jobs;     /* jobs whose process a zygote forked */
+	uint64_t cold_jobs;     /* jobs naming a fork server that were launched
+				   cold (refused, pool full, zygote broken or lost;
+				   a job lost with its zygote counts in both) */
+};
+
+void executor_fork_server_stats(const struct executor *ex, struct fork_server_stats *out);
 
 /* Kills every running container and reaps it (blocking briefly: a killed
  * PID namespace goes away in milliseconds), drops queued jobs, frees

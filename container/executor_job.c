@@ -43,6 +43,7 @@ static struct job_list *state_list(struct executor *ex, enum job_state s)
 {
 	switch (s) {
 	case JS_QUEUED: return &ex->queued;
+	case JS_WARM_WAIT: return &ex->active;
 	case JS_RUNNING: return &ex->active;
 	case JS_REAPED_DRAINING: return &ex->active;
 	case JS_DONE: return &ex->done;
@@ -57,8 +58,7 @@ static char *arena_str(struct arena *a, const char *s)
 	return s ? arena_strdup(a, s) : NULL;
 }
 
-/* Copies a NULL-terminated vector (NULL gives an empty one). */
-static const char *const *arena_strv(struct arena *a, const char *const *v)
+const char *const *executor_arena_strv(struct arena *a, const char *const *v)
 {
 	size_t n = 0;
 	while (v && v[n])
@@ -97,6 +97,23 @@ static void job_close_stream(struct job *j, struct capture *c)
 	}
 }
 
+/* Stops watching a stream and forgets what it captured (a lost warm
+ * attempt's output). */
+static void job_drop_stream(struct job *j, struct capture *c)
+{
+	if (c->fd >= 0)
+		reactor_del_fd(j->ex->r, c->fd);
+	capture_release(c);
+	capture_init(c, -1, j->ex->inline_limit);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 void job_kill(struct job *j)
 {
 	if (j->pidfd < 0)
@@ -106,31 +123,43 @@ void job_kill(struct job *j)
 		log_warning("executor: cannot kill job %" PRIu64 ": %s", j->id, strerror(-ret));
 }
 
-/* Kills (if asked) and reaps PID 1 now, blocking until it is gone. */
+/* Kills (if asked) and reaps PID 1 now, blocking until it is gone. A warm
+ * job's process is its zygote's child: it is only killed, and its zygote
+ * (or executor_free) reaps it. */
 static void job_reap_now(struct job *j, bool kill_first)
 {
 	if (j->pidfd < 0)
 		return;
-	reactor_del_fd(j->ex->r, j->pidfd);
 	if (kill_first)
 		job_kill(j);
-	siginfo_t info;
-	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &info, WEXITED) < 0 && errno == EINTR)
-		;
-	close(j->pidfd);
-	j->pidfd = -1;
+	if (!j->not_child) {
+		reactor_del_fd(j->ex->r, j->pidfd);
+		siginfo_t info;
+		while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &info, WEXITED) < 0 &&
+		       errno == EINTR)
+			;
+	}
+	close_fd(&j->pidfd);
+}
+
+static void job_cancel_timers(struct job *j)
+{
+	struct reactor *r = j->ex->r;
+	reactor_timer_cancel(r, j->timeout_timer);
+	reactor_timer_cancel(r, j->grace_timer);
+	j->timeout_timer = j->grace_timer = 0;
 }
 
 /* Leaves every reactor registration and releases the job's OS resources;
  * a job still running is killed (unless already killed) and reaped. */
 static void job_unwatch(struct job *j, bool kill_first)
 {
-	struct reactor *r = j->ex->r;
-	reactor_timer_cancel(r, j->timeout_timer);
-	reactor_timer_cancel(r, j->grace_timer);
-	j->timeout_timer = j->grace_timer = 0;
+	job_cancel_timers(j);
 	job_close_stream(j, &j->out);
 	job_close_stream(j, &j->err);
+	close_fd(&j->wfd[0]);
+	close_fd(&j->wfd[1]);
+	close_fd(&j->tty_fd);
 	job_reap_now(j, kill_first);
 }
 
@@ -169,6 +198,7 @@ static void job_fill_result(struct job *j)
 
 static void job_complete(struct job *j)
 {
+	forkserver_pool_detach(j->ex->zygotes, j);
 	job_unwatch(j, true);
 	job_fill_result(j);
 	job_enter(j, JS_DONE);
@@ -185,13 +215,16 @@ static void on_grace(struct reactor *r, void *arg)
 	job_advance(j);
 }
 
-/* The job's one transition function. QUEUED -> RUNNING also needs a slot:
- * the executor grants it by calling job_start, which calls this. */
+/* The job's one transition function. QUEUED -> RUNNING (or WARM_WAIT) also
+ * needs a slot: the executor grants it by calling job_start. */
 static void job_advance(struct job *j)
 {
 	switch (j->state) {
 	case JS_QUEUED:
-		if (j->stop == STOP_CANCEL || j->failed)
+	case JS_WARM_WAIT:
+		/* A canceled warm job waits here while its zygote may be forking
+		 * it (still attached): the pid comes, and it is killed. */
+		if (j->failed || (j->stop == STOP_CANCEL && !j->launched && !j->zygote))
 			job_complete(j);
 		else if (j->launched)
 			job_enter(j, JS_RUNNING);
@@ -287,9 +320,7 @@ static void job_fail(struct job *j, enum job_outcome outcome, struct err **e)
 	job_advance(j);
 }
 
-/* A pipe whose read end (the parent's) is non-blocking; both close-on-exec
- * (the launcher dup2s the write end into the job, which clears the flag). */
-static int output_pipe(int fds[2], struct err **err)
+int executor_output_pipe(int fds[2], struct err **err)
 {
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return err_set(err, errno, "cannot create an output pipe");
@@ -303,6 +334,29 @@ static int output_pipe(int fds[2], struct err **err)
 	return 0;
 }
 
+/* Opens both output pipes: the read ends captured and watched, the write
+ * ends in j->wfd until they are handed to the job. */
+static int job_open_pipes(struct job *j, struct err **err)
+{
+	struct executor *ex = j->ex;
+	int out[2], errp[2];
+	if (executor_output_pipe(out, err) < 0)
+		return -1;
+	if (executor_output_pipe(errp, err) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	capture_init(&j->out, out[0], ex->inline_limit);
+	capture_init(&j->err, errp[0], ex->inline_limit);
+	j->wfd[0] = out[1];
+	j->wfd[1] = errp[1];
+	if (reactor_add_fd(ex->r, j->out.fd, EPOLLIN, on_output, j, err) < 0 ||
+	    reactor_add_fd(ex->r, j->err.fd, EPOLLIN, on_output, j, err) < 0)
+		return err_wrap(err, "cannot watch the job's output");
+	return 0;
+}
+
 static enum job_outcome launch_outcome(enum launch_failure f)
 {
 	switch (f) {
@@ -313,37 +367,38 @@ static enum job_outcome launch_outcome(enum launch_failure f)
 	return JOB_SYSTEM_ERROR;
 }
 
-/* Registers the running job with the reactor. */
-static int job_watch(struct job *j, struct err **err)
+static void job_arm_timeout(struct job *j)
 {
-	struct executor *ex = j->ex;
-	if (reactor_add_fd(ex->r, j->pidfd, EPOLLIN, on_pidfd, j, err) < 0 ||
-	    reactor_add_fd(ex->r, j->out.fd, EPOLLIN, on_output, j, err) < 0 ||
-	    reactor_add_fd(ex->r, j->err.fd, EPOLLIN, on_output, j, err) < 0)
-		return err_wrap(err, "cannot watch the job");
 	if (j->spec.timeout_s)
-		j->timeout_timer = reactor_timer_add(ex->r, j->spec.timeout_s * 1000000000ull,
+		j->timeout_timer = reactor_timer_add(j->ex->r, j->spec.timeout_s * 1000000000ull,
 						     on_timeout, j);
-	return 0;
 }
 
-void job_start(struct job *j)
+static void job_report_start(struct job *j)
+{
+	if (j->start_reported)
+		return;
+	j->start_reported = true;
+	if (j->ex->on_start)
+		j->ex->on_start(j->cb_arg, j->id);
+}
+
+/* Launches the job's own container (a cold start): stdin from /dev/null
+ * and output on pipes, or everything on its terminal. Ends RUNNING, or
+ * DONE on failure. */
+static void job_launch_cold(struct job *j)
 {
 	struct executor *ex = j->ex;
 	struct err *e = NULL;
+	bool tty = j->spec.has_tty;
+	if (j->spec.fork_server_argv && !tty)
+		forkserver_pool_count_cold(ex->zygotes);
 	const struct mount_plan *plan = plan_cache_get(&ex->plans, &j->spec.container, &e);
 	if (!plan) {
 		job_fail(j, JOB_EXECUTION_ERROR, &e);
 		return;
 	}
-	int out[2], errp[2];
-	if (output_pipe(out, &e) < 0) {
-		job_fail(j, JOB_SYSTEM_ERROR, &e);
-		return;
-	}
-	if (output_pipe(errp, &e) < 0) {
-		close(out[0]);
-		close(out[1]);
+	if (!tty && j->out.fd < 0 && job_open_pipes(j, &e) < 0) {
 		job_fail(j, JOB_SYSTEM_ERROR, &e);
 		return;
 	}
@@ -353,35 +408,112 @@ void job_start(struct job *j)
 		.argv = j->spec.argv,
 		.envp = j->spec.envp,
 		.working_directory = j->spec.working_directory,
-		.stdin_fd = ex->devnull,
-		.stdout_fd = out[1],
-		.stderr_fd = errp[1],
+		.stdin_fd = tty ? j->tty_fd : ex->devnull,
+		.stdout_fd = tty ? j->tty_fd : j->wfd[0],
+		.stderr_fd = tty ? j->tty_fd : j->wfd[1],
 		.netns_pool = ex->netpool,
+		.controlling_tty = tty,
 	};
 	struct launch_result lr = { .pidfd = -1, .pid = 0 };
 	enum launch_failure failure = LAUNCH_OK;
 	j->started_ns = reactor_now_ns();
 	int ret = container_launch(&req, &lr, &failure, &e);
-	close(out[1]);
-	close(errp[1]);
+	close_fd(&j->wfd[0]);
+	close_fd(&j->wfd[1]);
+	close_fd(&j->tty_fd);
 	if (ret < 0) {
-		close(out[0]);
-		close(errp[0]);
 		job_fail(j, launch_outcome(failure), &e);
 		return;
 	}
 	j->pidfd = lr.pidfd;
-	j->out.fd = out[0];
-	j->err.fd = errp[0];
-	if (job_watch(j, &e) < 0) {
+	j->not_child = false;
+	if (reactor_add_fd(ex->r, j->pidfd, EPOLLIN, on_pidfd, j, &e) < 0) {
+		err_wrap(&e, "cannot watch the job");
 		job_unwatch(j, true);
 		job_fail(j, JOB_SYSTEM_ERROR, &e);
 		return;
 	}
+	job_arm_timeout(j);
 	j->launched = true;
-	if (ex->on_start)
-		ex->on_start(j->cb_arg, j->id);
 	job_advance(j);
+	job_report_start(j);   /* RUNNING: a cancel from there kills it */
+}
+
+/* Hands the job to its zygote. Returns false when it must run cold (its
+ * pipes stay open for that). */
+static bool job_start_warm(struct job *j)
+{
+	struct err *e = NULL;
+	if (job_open_pipes(j, &e) < 0) {
+		job_fail(j, JOB_SYSTEM_ERROR, &e);
+		return true;
+	}
+	job_enter(j, JS_WARM_WAIT);
+	return forkserver_pool_attach(j->ex->zygotes, j);
+}
+
+void job_start(struct job *j)
+{
+	if (j->spec.fork_server_argv && !j->spec.has_tty && !j->warm_tried) {
+		j->warm_tried = true;
+		if (job_start_warm(j))
+			return;
+	}
+	job_launch_cold(j);
+}
+
+/* ---- warm jobs (called by the zygote pool) ---------------------------- */
+
+void job_warm_sent(struct job *j)
+{
+	close_fd(&j->wfd[0]);
+	close_fd(&j->wfd[1]);
+	j->started_ns = reactor_now_ns();
+	job_arm_timeout(j);
+}
+
+void job_warm_running(struct job *j, int pidfd)
+{
+	j->pidfd = pidfd;
+	j->not_child = true;
+	j->launched = true;
+	if (j->stop != STOP_NONE)
+		job_kill(j);   /* timed out or canceled while the zygote forked it */
+	job_advance(j);
+	job_report_start(j);
+}
+
+void job_warm_ended(struct job *j, struct child_status st)
+{
+	j->status = st;
+	j->reaped = true;
+	j->ended_ns = reactor_now_ns();
+	close_fd(&j->pidfd);
+	job_advance(j);
+}
+
+void job_warm_fallback(struct job *j)
+{
+	j->warm = WARM_NONE;
+	if (j->stop != STOP_NONE) {
+		/* The executor killed it, or was about to: that is the result. */
+		job_complete(j);
+		return;
+	}
+	log_debug("executor: job %" PRIu64 ": launching it cold", j->id);
+	job_enter(j, JS_WARM_WAIT);   /* not launched (any more) */
+	job_cancel_timers(j);
+	job_drop_stream(j, &j->out);
+	job_drop_stream(j, &j->err);
+	close_fd(&j->wfd[0]);
+	close_fd(&j->wfd[1]);
+	close_fd(&j->pidfd);
+	j->not_child = false;
+	j->launched = false;
+	j->reaped = false;
+	j->grace_over = false;
+	j->status = (struct child_status){ 0 };
+	job_launch_cold(j);
 }
 
 /* ---- life and death -------------------------------------------------- */
@@ -397,26 +529,41 @@ struct job *job_new(struct executor *ex, const struct exec_job *job, executor_do
 	j->cb = cb;
 	j->cb_arg = arg;
 	j->pidfd = -1;
+	j->tty_fd = -1;
+	j->wfd[0] = j->wfd[1] = -1;
 	capture_init(&j->out, -1, ex->inline_limit);
 	capture_init(&j->err, -1, ex->inline_limit);
 	arena_init(&j->mem);
 	plan_cache_copy_desc(&j->mem, &j->spec.container, &job->container);
 	j->spec.program = arena_str(&j->mem, job->program);
 	if (job->argv) {
-		j->spec.argv = arena_strv(&j->mem, job->argv);
+		j->spec.argv = executor_arena_strv(&j->mem, job->argv);
 	} else {
 		const char *argv0[] = { job->program, NULL };
-		j->spec.argv = arena_strv(&j->mem, argv0);
+		j->spec.argv = executor_arena_strv(&j->mem, argv0);
 	}
-	j->spec.envp = arena_strv(&j->mem, job->envp);
+	j->spec.envp = executor_arena_strv(&j->mem, job->envp);
 	j->spec.working_directory = arena_str(&j->mem, job->working_directory);
 	j->spec.timeout_s = job->timeout_s;
+	if (job->fork_server_argv)
+		j->spec.fork_server_argv = executor_arena_strv(&j->mem, job->fork_server_argv);
+	j->spec.has_tty = job->has_tty;
+	j->spec.tty_fd = -1;
 	j->state = JS_QUEUED;
 	job_list_push(&ex->queued, j);
+	struct err *e = NULL;
 	if (!j->spec.program) {
-		struct err *e = NULL;
 		err_set(&e, 0, "the job has no program to run");
 		job_fail(j, JOB_EXECUTION_ERROR, &e);
+	} else if (job->has_tty) {
+		/* The terminal has no output to capture: both streams are over
+		 * before they begin. */
+		j->out.eof = j->err.eof = true;
+		j->tty_fd = fcntl(job->tty_fd, F_DUPFD_CLOEXEC, 3);
+		if (j->tty_fd < 0) {
+			err_set(&e, errno, "cannot use the job's terminal (fd %d)", job->tty_fd);
+			job_fail(j, JOB_SYSTEM_ERROR, &e);
+		}
 	}
 	return j;
 }
@@ -432,6 +579,11 @@ void job_cancel(struct job *j)
 	case JS_DONE:
 		/* Finished, callback pending: report the cancel all the same. */
 		result_set_canceled(&j->res);
+		break;
+	case JS_WARM_WAIT:
+		/* Unless the zygote may be forking it right now, it just goes. */
+		if (forkserver_pool_cancel(j->ex->zygotes, j))
+			job_advance(j);
 		break;
 	case JS_QUEUED:
 	case JS_REAPED_DRAINING:
@@ -449,6 +601,9 @@ void job_free(struct job *j)
 {
 	capture_release(&j->out);
 	capture_release(&j->err);
+	close_fd(&j->wfd[0]);
+	close_fd(&j->wfd[1]);
+	close_fd(&j->tty_fd);
 	job_result_release(&j->res);
 	arena_release(&j->mem);
 	free(j);

@@ -6,6 +6,21 @@
  *     QUEUED --job_start--> RUNNING --reaped--> REAPED_DRAINING --EOF x2--> DONE
  *        \--launch failure, cancel------------------------------------------/
  *
+ * A job naming a fork server (container/forkserver.h) goes through the
+ * zygote pool (container/forkserver_pool.h) instead of being launched:
+ *
+ *     QUEUED --job_start--> WARM_WAIT --pid from the zygote--> RUNNING ...
+ *                              \--refused, zygote broken or lost--> (cold launch) RUNNING
+ *
+ * For such a job "reaped" means that the zygote reported how its process
+ * ended (it is the zygote's child, not ours: its pidfd only serves to kill
+ * it). A warm job whose zygote dies before that is launched again cold,
+ * with fresh pipes, unless the executor had killed it (time-out, cancel).
+ *
+ * An interactive job (has_tty) runs cold with the terminal as stdin,
+ * stdout and stderr: nothing is captured, both streams count as ended from
+ * the start, so it completes once reaped.
+ *
  * Event handlers (pidfd, pipes, timers, cancel) only record facts about the
  * job (reaped, stream ended, grace over, why it was stopped) and call
  * job_advance(), the one place where a job changes state. Entering DONE
@@ -26,13 +41,16 @@
 
 #include "container/capture.h"
 #include "container/executor.h"
-#include "container/netpool.h"
 #include "container/executor_plans.h"
+#include "container/forkserver_pool.h"
+#include "container/netpool.h"
 #include "core/arena.h"
 #include "core/reactor.h"
 
 enum job_state {
 	JS_QUEUED,           /* in ex->queued, waiting for a slot */
+	JS_WARM_WAIT,        /* holds a slot; attached to a zygote, which has not
+				forked the job yet (see job->warm) */
 	JS_RUNNING,          /* launched, PID 1 alive; holds a slot */
 	JS_REAPED_DRAINING,  /* PID 1 reaped, a pipe still open; holds a slot */
 	JS_DONE,             /* result fixed, in ex->done until delivered */
@@ -44,6 +62,18 @@ enum job_stop {
 	STOP_TIMEOUT,
 	STOP_CANCEL,
 };
+
+/* Where a job stands with its zygote; managed by the pool. */
+enum warm_phase {
+	WARM_NONE,           /* not attached to a zygote */
+	WARM_WAIT_READY,     /* the zygote is starting */
+	WARM_TO_SEND,        /* the request waits for room on the socket */
+	WARM_SENT,           /* request sent, no pid nor refusal yet */
+	WARM_RUNNING,        /* the zygote sent the pid */
+	WARM_ENDED,          /* the zygote reported the exit */
+};
+
+struct zygote;
 
 struct job {
 	struct executor *ex;
@@ -65,10 +95,22 @@ struct job {
 	struct child_status status;
 
 	int pidfd;                   /* -1 before launch and once reaped */
+	bool not_child;              /* pidfd came from a zygote: kill it, never
+					wait for it */
+	int tty_fd;                  /* has_tty: our dup of the terminal; else -1 */
+	int wfd[2];                  /* write ends of the output pipes until
+					they are handed to the job (or -1) */
 	struct capture out, err;
 	uint64_t timeout_timer, grace_timer;
 	uint64_t started_ns, ended_ns;
 	struct job_result res;       /* final once DONE */
+
+	/* Warm launch (container/forkserver_pool.h). */
+	struct zygote *zygote;       /* attached to it; NULL otherwise */
+	enum warm_phase warm;
+	bool warm_tried;             /* went to the pool once: reruns are cold */
+	bool start_reported;         /* on_start ran */
+	uint64_t warm_sent_ns;       /* when the request was sent */
 };
 
 struct job_list {
@@ -85,13 +127,14 @@ struct executor {
 	int devnull;                 /* every job's stdin */
 	uint64_t next_id;
 	struct job_list queued;      /* QUEUED, in submission order */
-	struct job_list active;      /* RUNNING and REAPED_DRAINING */
+	struct job_list active;      /* WARM_WAIT, RUNNING and REAPED_DRAINING */
 	struct job_list done;        /* DONE, in completion order */
 	uint64_t kick_timer;
 	bool delivering;             /* on_kick is running */
 	bool freed;                  /* executor_free ran inside on_kick */
 	struct plan_cache plans;
 	struct netns_pool *netpool;  /* network namespaces made ahead, reused */
+	struct forkserver_pool *zygotes; /* warm containers */
 	executor_start_cb *on_start; /* optional launch report */
 };
 
@@ -118,8 +161,34 @@ void job_kill(struct job *j);
  * dying (job_kill); blocks until it is gone. For executor_free. */
 void job_abandon(struct job *j);
 
+/* ---- for the zygote pool (container/forkserver_pool.c) ---- */
+
+/* The pool sent j's request (with j->wfd, which this closes): its clock
+ * and time-out start now. */
+void job_warm_sent(struct job *j);
+
+/* The zygote forked j: pidfd (now j's) lets the executor kill it. */
+void job_warm_running(struct job *j, int pidfd);
+
+/* The zygote reported how j's process ended. */
+void job_warm_ended(struct job *j, struct child_status st);
+
+/* The zygote refused j, or broke or died before reporting its end; j is
+ * no longer attached. Runs j cold (fresh pipes, output so far dropped), or
+ * completes it when the executor had stopped it (time-out, cancel). */
+void job_warm_fallback(struct job *j);
+
 /* Frees the job's memory; it must be in no list and hold no OS resource. */
 void job_free(struct job *j);
+
+/* A pipe for a job's output: the read end (fds[0], ours) non-blocking, both
+ * close-on-exec (the launcher dup2s the write end into the job, which
+ * clears the flag). */
+int executor_output_pipe(int fds[2], struct err **err);
+
+/* Copies a NULL-terminated vector and its strings into a (NULL gives an
+ * empty vector). */
+const char *const *executor_arena_strv(struct arena *a, const char *const *v);
 
 /* Defined in executor.c: schedules delivery of DONE jobs (and refilling
  * slots) after the current dispatch round. */

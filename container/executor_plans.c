@@ -44,7 +44,7 @@ static bool mount_eq(const struct mount_spec *a, const struct mount_spec *b)
 	       a->devices == b->devices;
 }
 
-static bool desc_eq(const struct container_desc *a, const struct container_desc *b)
+bool plan_cache_desc_equal(const struct container_desc *a, const struct container_desc *b)
 {
 	if (a->n_layer_dirs != b->n_layer_dirs || a->n_mounts != b->n_mounts ||
 	    a->network != b->network || a->writable_root != b->writable_root ||
@@ -88,7 +88,7 @@ const struct mount_plan *plan_cache_get(struct plan_cache *c, const struct conta
 	struct plan_entry *victim = NULL;   /* a free entry, else the least recent */
 	for (size_t i = 0; i < PLAN_CACHE_SIZE; i++) {
 		struct plan_entry *e = &c->entries[i];
-		if (e->plan && e->hash == hash && desc_eq(&e->desc, d)) {
+		if (e->plan && e->hash == hash && plan_cache_desc_equal(&e->desc, d)) {
 			e->last_used = ++c->clock;
 			return e->plan;
 		}

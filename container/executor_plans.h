@@ -14,6 +14,7 @@
 #ifndef CONTAINER_EXECUTOR_PLANS_H
 #define CONTAINER_EXECUTOR_PLANS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "container/plan.h"
@@ -47,6 +48,10 @@ void plan_cache_release(struct plan_cache *c);
  * compile error (the description's fault) returns NULL with *err set. */
 const struct mount_plan *plan_cache_get(struct plan_cache *c, const struct container_desc *d,
 					struct err **err);
+
+/* True when a and b describe the same container (every field, strings by
+ * content): what container_desc_hash promises to hash equal. */
+bool plan_cache_desc_equal(const struct container_desc *a, const struct container_desc *b);
 
 /* Deep-copies src into dst, every string and array in arena a. */
 void plan_cache_copy_desc(struct arena *a, struct container_desc *dst,

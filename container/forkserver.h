@@ -27,12 +27,13 @@
  *       FORKSERVER_READY_TIMEOUT_S is broken: its waiting jobs run cold, and
  *       the executor does not start that zygote again.
  *
- *   executor -> zygote   {"job": ID, "argv": [..], "envp": ["K=V", ..],
+ *   executor -> zygote   {"job": ID, "program": "sh", "argv": [..], "envp": ["K=V", ..],
  *                         "cwd": "/dir", "network": "disabled"|"loopback"|"local"}
  *                        + 2 fds: the job's stdout and stderr (write ends)
- *       Run one job. argv/envp/cwd are the job's own (what it would run
- *       cold). The zygote forks a child for it and closes its copies of the
- *       two fds.
+ *       Run one job. program/argv/envp/cwd are the job's own (what it would
+ *       run cold: program is searched in envp's PATH when it has no '/', and
+ *       is usually argv[0]). The zygote forks a child for it and closes its
+ *       copies of the two fds.
  *
  *   zygote -> executor   {"job": ID, "pid": N} + 1 fd: a pidfd of the job's process
  *       The job runs. The executor kills it with pidfd_send_signal(SIGKILL)
@@ -75,6 +76,22 @@
  * itself kill runs again cold, with fresh pipes (the output of the lost
  * attempt is dropped). A refused job runs cold. Zygote failures are logged
  * (log.h) with the zygote's last output.
+ *
+ * Details of this executor (container/forkserver_pool.h):
+ *   - a job waiting for its zygote to become ready holds its slot;
+ *   - a warm job's duration and time-out run from the moment its request
+ *     was sent;
+ *   - a zygote that breaks a rule (a message that is not the protocol's, a
+ *     pid without its pidfd, anything but ready or error before ready)
+ *     counts as failed, and so does one that leaves a request unanswered
+ *     (no pid, no refusal) for the ready time-out;
+ *   - a zygote that dies after it was ready (even with exit status 0) is
+ *     not marked broken: the next job naming it starts a fresh one;
+ *   - the ready time-out is executor_config.fork_server_ready_s (0: the
+ *     default FORKSERVER_READY_TIMEOUT_S);
+ *   - a zygote is stopped with SIGKILL (being PID 1 of its container, it
+ *     takes every child along); one that cannot be launched at all is
+ *     broken like one that fails before ready.
  */
 #ifndef CONTAINER_FORKSERVER_H
 #define CONTAINER_FORKSERVER_H

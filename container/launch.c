@@ -231,6 +231,10 @@ static int report_error(const struct launch_child *c, const struct launch_report
 		return err_set(err, e, "setsid");
 	case LAUNCH_STEP_STDIO:
 		return err_set(err, e, "set up standard input, output and error");
+	case LAUNCH_STEP_TTY:
+		return err_set(err, e, "make the terminal on standard input the job's controlling "
+		               "terminal (TIOCSCTTY; is it the slave side of a pseudo-terminal "
+		               "that no other session controls?)");
 	case LAUNCH_STEP_SIGNALS:
 		return err_set(err, e, "reset signals");
 	case LAUNCH_STEP_EXEC:
@@ -287,6 +291,8 @@ static int prepare(const struct launch_request *req, struct launch_child *c, str
 	c->stdio[0] = req->stdin_fd;
 	c->stdio[1] = req->stdout_fd;
 	c->stdio[2] = req->stderr_fd;
+	c->extra_fd = req->extra_fd > 0 ? req->extra_fd : -1;
+	c->controlling_tty = req->controlling_tty;
 	c->loopback = mount_plan_network(req->plan) == NETWORK_LOOPBACK;
 	c->uid_map = mount_plan_uid_map(req->plan, &c->uid_map_len);
 	c->gid_map = mount_plan_gid_map(req->plan, &c->gid_map_len);

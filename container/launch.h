@@ -10,7 +10,9 @@
  *   2. brings loopback up by rtnetlink when the network is "loopback";
  *   3. runs the mount plan (root, mounts, pivot_root);
  *   4. changes to the working directory, becomes session leader;
- *   5. moves the request's fds to 0, 1, 2 and closes every other fd on exec;
+ *   5. moves the request's fds to 0, 1, 2 (and the optional extra fd to 3),
+ *      closes every other fd on exec, and makes stdin its controlling
+ *      terminal when asked (interactive jobs);
  *   6. resets signal dispositions to default and unblocks every signal;
  *   7. execs the program, searching the PATH of the job's own environment
  *      when the program has no '/' (like execvpe, but never our PATH).
@@ -57,7 +59,19 @@ struct launch_request {
 	/* Optional: take the network namespace from this pool when the plan
 	 * allows (container/netpool.h); NULL makes a fresh one per job. */
 	struct netns_pool *netns_pool;
+	/* Optional: a parent fd that becomes LAUNCH_EXTRA_FD in the job (a fork
+	 * server's socket, container/forkserver.h). 0 or negative passes
+	 * nothing, so a zeroed request passes nothing (fd 0 is never worth
+	 * passing). Not closed. */
+	int extra_fd;
+	/* Optional: stdin_fd is the slave side of a pseudo-terminal; after
+	 * setsid the job makes it its controlling terminal (TIOCSCTTY), so
+	 * that it gets the terminal's signals and job control. */
+	bool controlling_tty;
 };
+
+/* The fd number launch_request.extra_fd gets in the job. */
+#define LAUNCH_EXTRA_FD 3
 
 struct launch_result {
 	int pidfd;      /* owned by the caller; the job is PID 1 of its own PID namespace */

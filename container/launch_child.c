@@ -16,10 +16,12 @@
 #include <stdint.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 
+#include "container/launch.h"
 #include "container/launch_clone.h"
 #include "container/netlink.h"
 #include "container/userns.h"
@@ -35,21 +37,25 @@ static _Noreturn LAUNCH_CHILD_NOASAN void fail(const struct launch_child *c,
 	_exit(127);
 }
 
-/* Puts the request's fds on 0, 1 and 2 (they may already sit on any of
- * them, in any order), then marks every other fd close-on-exec, the report
- * pipe included: it must stay open until the exec itself. */
+/* Puts the request's fds on 0, 1 and 2, and the extra fd (if any) on
+ * LAUNCH_EXTRA_FD (they may already sit on any of those numbers, in any
+ * order: each is first copied above them), then marks every other fd
+ * close-on-exec, the report pipe included: it must stay open until the exec
+ * itself. */
 static int setup_stdio(const struct launch_child *c)
 {
-	int copy[3];
-	for (int i = 0; i < 3; i++) {
-		copy[i] = fcntl(c->stdio[i], F_DUPFD_CLOEXEC, 3);
+	int src[4] = { c->stdio[0], c->stdio[1], c->stdio[2], c->extra_fd };
+	int n = c->extra_fd >= 0 ? LAUNCH_EXTRA_FD + 1 : 3;
+	int copy[4];
+	for (int i = 0; i < n; i++) {
+		copy[i] = fcntl(src[i], F_DUPFD_CLOEXEC, n);
 		if (copy[i] < 0)
 			return -errno;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < n; i++)
 		if (dup2(copy[i], i) < 0)
 			return -errno;
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (syscall(SYS_close_range, (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return -errno;
 	return 0;
 }
@@ -149,6 +155,10 @@ LAUNCH_CHILD_NOASAN int launch_child_main(void *arg)
 	r = setup_stdio(c);
 	if (r < 0)
 		fail(c, LAUNCH_STEP_STDIO, 0, -r);
+	/* We lead a new session with no terminal yet: the first one we ask
+	 * for becomes ours, and we its foreground process group. */
+	if (c->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0)
+		fail(c, LAUNCH_STEP_TTY, 0, errno);
 	r = reset_signals();
 	if (r < 0)
 		fail(c, LAUNCH_STEP_SIGNALS, 0, -r);

@@ -30,6 +30,7 @@ enum launch_step {
 	LAUNCH_STEP_EXEC_PATH,  /* program searched in PATH */
 	LAUNCH_STEP_POOL_ENTER, /* index 0: holder user ns, 1: pooled network ns */
 	LAUNCH_STEP_POOL_CLONE, /* the job's clone3 from inside them */
+	LAUNCH_STEP_TTY,        /* TIOCSCTTY on stdin */
 };
 
 /* Written whole (one pipe write, atomic) by a failing child. */
@@ -47,6 +48,8 @@ struct launch_child {
 	const char *working_directory;   /* never NULL */
 	const char *path;                /* PATH to search; NULL when program has a '/' */
 	int stdio[3];
+	int extra_fd;                    /* becomes LAUNCH_EXTRA_FD; -1: none */
+	bool controlling_tty;            /* TIOCSCTTY on fd 0 after setsid */
 	int report_fd;                   /* write end of the report pipe, close-on-exec */
 	bool loopback;                   /* bring lo up */
 	const char *uid_map, *gid_map;

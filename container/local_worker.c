@@ -1,6 +1,7 @@
 #include "container/local_worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,9 @@ struct lw_job {
 	char **envp;
 	uint32_t timeout_s;
 	char *bind_base_dir;
+	char **fork_server_argv; /* NULL: none */
+	bool has_tty;
+	int tty_fd;           /* our dup of the caller's terminal; -1 when none */
 
 	size_t pending_layers;
 	uint64_t exec_id;
@@ -86,6 +90,9 @@ static void job_free(struct lw_job *j)
 	strv_free(j->argv);
 	strv_free(j->envp);
 	free(j->bind_base_dir);
+	strv_free(j->fork_server_argv);
+	if (j->tty_fd >= 0)
+		close(j->tty_fd);
 	job_result_release(&j->result);
 	free(j);
 }
@@ -191,10 +198,17 @@ static void job_start(struct lw_job *j)
 		.envp = (const char *const *)j->envp,
 		.working_directory = j->working_directory,
 		.timeout_s = j->timeout_s,
+		.fork_server_argv = (const char *const *)j->fork_server_argv,
+		.has_tty = j->has_tty,
+		.tty_fd = j->tty_fd,
 	};
 	j->state = LWJ_RUNNING;
 	j->exec_id = executor_submit(w->ex, &ej, on_exec_done, j);
 	free(dirs);
+	if (j->tty_fd >= 0) {
+		close(j->tty_fd);   /* the executor has its own copy */
+		j->tty_fd = -1;
+	}
 }
 
 /* ---- layers ---------------------------------------------------------------- */
@@ -403,6 +417,9 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 	j->envp = strv_dup(job->envp);
 	j->timeout_s = job->timeout_s;
 	j->bind_base_dir = job->bind_base_dir ? strdup(job->bind_base_dir) : NULL;
+	j->fork_server_argv = job->fork_server_argv ? strv_dup(job->fork_server_argv) : NULL;
+	j->has_tty = job->has_tty;
+	j->tty_fd = -1;
 	j->state = LWJ_WAITING_LAYERS;
 	/* Appended, so jobs waiting on the same layer start in submission
 	 * order. */
@@ -412,6 +429,17 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 		store_pin(w->store, &j->layers[i]);
 
 	struct err *err = NULL;
+	/* The caller may close its terminal fd once this returns; the job
+	 * starts later (after its layers), so keep a copy until then. */
+	if (j->has_tty) {
+		j->tty_fd = fcntl(job->tty_fd, F_DUPFD_CLOEXEC, 3);
+		if (j->tty_fd < 0) {
+			err_set(&err, errno, "cannot use the job's terminal (fd %d)", job->tty_fd);
+			job_finish_early(j, JOB_SYSTEM_ERROR, err_msg(err));
+			err_free(&err);
+			return j->id;
+		}
+	}
 	for (size_t i = 0; i < j->n_layers; i++) {
 		struct layer_entry *e = layer_get(w, &j->layers[i]);
 		if (layer_ensure(w, e, &err))
@@ -451,6 +479,11 @@ void local_worker_cancel(struct local_worker *w, uint64_t id)
 unsigned local_worker_slots(const struct local_worker *w)
 {
 	return w->slots;
+}
+
+void local_worker_fork_server_stats(const struct local_worker *w, struct fork_server_stats *out)
+{
+	executor_fork_server_stats(w->ex, out);
 }
 
 void local_worker_on_start(struct local_worker *w, executor_start_cb *cb)

@@ -50,7 +50,9 @@ struct worker_job {
 	const char *bind_base_dir;       /* for relative bind mounts; NULL: cwd */
 	/* Optional, as in struct exec_job (container/executor.h): */
 	const char *const *fork_server_argv; /* zygote argv, NULL-terminated; NULL: cold */
-	bool has_tty;                    /* tty_fd: the slave of a pty (local only) */
+	bool has_tty;                    /* tty_fd: the slave of a pty (local only); the
+					    caller keeps it, the worker holds a copy
+					    from submit until the job launched */
 	int tty_fd;
 };
 
@@ -77,5 +79,8 @@ void local_worker_on_start(struct local_worker *w, executor_start_cb *cb);
 
 /* Slots of the underlying executor. */
 unsigned local_worker_slots(const struct local_worker *w);
+
+/* What the executor's fork-server pool did (container/executor.h). */
+void local_worker_fork_server_stats(const struct local_worker *w, struct fork_server_stats *out);
 
 #endif

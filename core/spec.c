@@ -137,11 +137,21 @@ void container_spec_release(struct container_spec *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void fork_server_spec_release(struct fork_server_spec *f)
+{
+	if (!f)
+		return;
+	free(f->program);
+	free_strv(f->arguments, f->n_arguments);
+	memset(f, 0, sizeof(*f));
+}
+
 void job_spec_release(struct job_spec *spec)
 {
 	if (!spec)
 		return;
 	container_spec_release(&spec->container);
+	fork_server_spec_release(&spec->fork_server);
 	free(spec->program);
 	free_strv(spec->arguments, spec->n_arguments);
 	memset(spec, 0, sizeof(*spec));

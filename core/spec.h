@@ -174,6 +174,7 @@ void container_spec_release(struct container_spec *c);
 void layer_spec_release(struct layer_spec *l);
 void mount_spec_release(struct mount_spec *m);
 void env_spec_release(struct env_spec *e);
+void fork_server_spec_release(struct fork_server_spec *f);
 
 /* True when the job can only run on the client's own machine: a bind mount,
  * network "local" (book: local-worker.md), or a tty. */

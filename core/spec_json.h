@@ -4,8 +4,9 @@
  *
  * Accepted fields: image, program (required), arguments, environment,
  * layers, added_layers, mounts, network, enable_writable_file_system,
- * working_directory, user, group, timeout, estimated_duration, priority.
- * A field set to null counts as absent. Beyond the field types, the book's
+ * working_directory, user, group, timeout, estimated_duration, priority,
+ * and fork_server (an extension, see below). A field set to null counts as
+ * absent. Beyond the field types, the book's
  * rules are enforced:
  *  - `image` is "URI" (uses layers and environment) or {"name": URI,
  *    "use": [...]} with a non-empty subset of layers, environment,
@@ -31,6 +32,13 @@
  *  - user, group, timeout: integers in [0, 2^32); timeout 0 means none.
  *    estimated_duration: integer milliseconds or {"secs": S, "nanos": N}.
  *    priority: a 32-bit signed integer.
+ *  - fork_server is this project's extension of the book's job spec (the
+ *    book has no warm containers): {"program": "python3", "arguments":
+ *    [...]} names a zygote (container/forkserver.h) started once in the
+ *    job's container that forks the job instead of a cold launch; the
+ *    job's own program and arguments stay what runs cold (core/spec.h,
+ *    struct fork_server_spec). program is required and non-empty,
+ *    arguments optional; no other key.
  *  - Unknown fields are errors, at every level.
  *
  * Every error names the field path and says what to do, e.g.

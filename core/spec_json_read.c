@@ -14,7 +14,7 @@
 static const char *const job_fields[] = {
 	"image", "program", "arguments", "environment", "layers", "added_layers",
 	"mounts", "network", "enable_writable_file_system", "working_directory",
-	"user", "group", "timeout", "estimated_duration", "priority",
+	"user", "group", "timeout", "estimated_duration", "priority", "fork_server",
 };
 
 /* ---- image and environment --------------------------------------------------- */
@@ -168,6 +168,32 @@ static int read_duration(struct spec_reader *r, const json_t *v, uint64_t *ms)
 	return 0;
 }
 
+/* The `fork_server` extension: {"program": "...", "arguments": [...]}. */
+static int read_fork_server(struct spec_reader *r, const json_t *v, struct fork_server_spec *f)
+{
+	if (!json_is_object(v))
+		return spec_reader_wrong_type(r, v, "an object {\"program\": ..., "
+						    "\"arguments\": [...]}");
+	static const char *const keys[] = { "program", "arguments" };
+	if (spec_reader_check_keys(r, v, keys, ARRAY_SIZE(keys)) < 0)
+		return -1;
+	json_t *program = spec_json_opt(v, "program"), *args = spec_json_opt(v, "arguments");
+	if (!program)
+		return spec_reader_missing(r, "program", "name the fork server's program (the "
+							 "zygote), e.g. \"python3\"");
+	size_t old = spec_reader_push_key(r, "program");
+	if (spec_reader_string(r, program, true, &f->program) < 0)
+		return -1;
+	spec_reader_pop(r, old);
+	if (args) {
+		spec_reader_push_key(r, "arguments");
+		if (spec_reader_strv(r, args, false, &f->arguments, &f->n_arguments) < 0)
+			return -1;
+		spec_reader_pop(r, old);
+	}
+	return 0;
+}
+
 /* Reads the scalar fields after the structured ones. */
 static int read_scalars(struct spec_reader *r, const json_t *obj, struct job_spec *spec)
 {
@@ -220,6 +246,12 @@ static int read_scalars(struct spec_reader *r, const json_t *obj, struct job_spe
 		if (spec_reader_int(r, v, INT32_MIN, INT32_MAX, &x) < 0)
 			return -1;
 		spec->priority = (int32_t)x;
+		spec_reader_pop(r, 0);
+	}
+	if ((v = spec_json_opt(obj, "fork_server"))) {
+		spec_reader_push_key(r, "fork_server");
+		if (read_fork_server(r, v, &spec->fork_server) < 0)
+			return -1;
 		spec_reader_pop(r, 0);
 	}
 	return 0;

@@ -199,5 +199,13 @@ json_t *job_spec_to_json(const struct job_spec *spec)
 					 : (json_int_t)spec->estimated_duration_ms));
 	if (spec->priority)
 		put(o, "priority", json_integer(spec->priority));
+	if (spec->fork_server.program) {
+		json_t *fs = checked(json_object());
+		put(fs, "program", jstr(spec->fork_server.program));
+		if (spec->fork_server.n_arguments)
+			put(fs, "arguments", strv_json(spec->fork_server.arguments,
+						       spec->fork_server.n_arguments));
+		put(o, "fork_server", fs);
+	}
 	return o;
 }

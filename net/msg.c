@@ -336,6 +336,12 @@ Maelstrom__ResolvedJob *msg_resolved_job_new(const struct worker_job *job)
 	rj->environment = strv_copy(job->envp, n_env);
 
 	rj->timeout_s = job->timeout_s;
+
+	size_t n_fs = 0;
+	while (job->fork_server_argv && job->fork_server_argv[n_fs])
+		n_fs++;
+	rj->n_fork_server_argv = n_fs;
+	rj->fork_server_argv = n_fs ? strv_copy(job->fork_server_argv, n_fs) : NULL;
 	return rj;
 }
 
@@ -357,6 +363,7 @@ void msg_resolved_job_free(Maelstrom__ResolvedJob *rj)
 	free(rj->program);
 	strv_free(rj->arguments, rj->n_arguments);
 	strv_free(rj->environment, rj->n_environment);
+	strv_free(rj->fork_server_argv, rj->n_fork_server_argv);
 	free(rj);
 }
 
@@ -413,6 +420,12 @@ static int check_job(const Maelstrom__ResolvedJob *rj, struct err **err)
 			return err_set(err, 0, "job.environment[%zu]: must be NAME=value, got \"%s\"",
 				       i, show(e).text);
 	}
+	for (size_t i = 0; i < rj->n_fork_server_argv; i++)
+		if (!rj->fork_server_argv[i])
+			return err_set(err, 0, "job.fork_server_argv[%zu]: missing", i);
+	if (rj->n_fork_server_argv && rj->fork_server_argv[0][0] == '\0')
+		return err_set(err, 0, "job.fork_server_argv[0]: the zygote's program must not be "
+				       "empty (send no fork_server_argv to run the job cold)");
 	return 0;
 }
 
@@ -445,6 +458,9 @@ int msg_wire_job_from(const Maelstrom__ResolvedJob *rj, struct wire_job *out, st
 	out->envp = strv_copy((const char *const *)rj->environment, rj->n_environment);
 	out->working_directory = strdup_or_null(rj->working_directory);
 	out->program = xstrdup(rj->program);
+	if (rj->n_fork_server_argv)
+		out->fork_server_argv = strv_copy((const char *const *)rj->fork_server_argv,
+						  rj->n_fork_server_argv);
 
 	struct worker_job *j = &out->job;
 	j->layers = out->layers;
@@ -462,6 +478,7 @@ int msg_wire_job_from(const Maelstrom__ResolvedJob *rj, struct wire_job *out, st
 	j->envp = (const char *const *)out->envp;
 	j->timeout_s = rj->timeout_s;
 	j->bind_base_dir = NULL;
+	j->fork_server_argv = (const char *const *)out->fork_server_argv;
 	return 0;
 }
 
@@ -481,7 +498,73 @@ void msg_wire_job_release(struct wire_job *wj)
 	}
 	free(wj->working_directory);
 	free(wj->program);
+	if (wj->fork_server_argv) {
+		for (char **a = wj->fork_server_argv; *a; a++)
+			free(*a);
+		free(wj->fork_server_argv);
+	}
 	memset(wj, 0, sizeof *wj);
+}
+
+/* ---- fork-server keys ------------------------------------------------------------ */
+
+static void key_u64(struct digest_state *st, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	digest_state_update(st, b, sizeof b);
+}
+
+/* Length first, so that ("ab", "c") and ("a", "bc") differ. */
+static void key_str(struct digest_state *st, const char *s)
+{
+	s = str_or_empty(s);
+	size_t n = strlen(s);
+	key_u64(st, n);
+	digest_state_update(st, s, n);
+}
+
+static void key_strv(struct digest_state *st, char *const *v, size_t n)
+{
+	key_u64(st, n);
+	for (size_t i = 0; i < n; i++)
+		key_str(st, v[i]);
+}
+
+bool msg_fork_server_key(const Maelstrom__ResolvedJob *rj, struct digest *out)
+{
+	if (!rj || rj->n_fork_server_argv == 0)
+		return false;
+	struct digest_state *st = digest_state_new();
+	key_strv(st, rj->fork_server_argv, rj->n_fork_server_argv);
+	key_u64(st, rj->n_layers);
+	for (size_t i = 0; i < rj->n_layers; i++) {
+		key_u64(st, rj->layers[i].len);
+		digest_state_update(st, rj->layers[i].data, rj->layers[i].len);
+	}
+	key_u64(st, rj->n_mounts);
+	for (size_t i = 0; i < rj->n_mounts; i++) {
+		const Maelstrom__Mount *m = rj->mounts[i];
+		if (!m) {
+			key_u64(st, UINT64_MAX);
+			continue;
+		}
+		key_u64(st, (uint64_t)m->kind);
+		key_str(st, m->mount_point);
+		key_str(st, m->local_path);
+		key_u64(st, m->read_only);
+		key_u64(st, m->devices);
+	}
+	key_u64(st, (uint64_t)rj->network);
+	key_u64(st, rj->writable_root);
+	key_u64(st, rj->user);
+	key_u64(st, rj->group);
+	key_str(st, rj->working_directory);
+	key_strv(st, rj->environment, rj->n_environment);
+	digest_state_final(st, out);
+	digest_state_free(st);
+	return true;
 }
 
 /* ---- results -------------------------------------------------------------------- */

@@ -86,6 +86,7 @@ struct wire_job {
 	char **envp;               /* NULL-terminated */
 	char *working_directory;   /* NULL when the wire said "" */
 	char *program;
+	char **fork_server_argv;   /* NULL-terminated; NULL when the job runs cold */
 };
 
 /* A heap ResolvedJob (free with msg_resolved_job_free) copied from a
@@ -104,12 +105,20 @@ void msg_resolved_job_free(Maelstrom__ResolvedJob *rj);
  * Checked: rj present, digest lengths, enum values, mount points absolute
  * (except devices mounts), device masks, bind mounts' local_path not empty,
  * program not empty, working_directory absolute when given, environment
- * entries "NAME=value" with a non-empty NAME. Policy (e.g. whether a worker
+ * entries "NAME=value" with a non-empty NAME, fork_server_argv's program
+ * (its first entry) not empty when it is given. Policy (e.g. whether a worker
  * accepts bind mounts or network "local") is left to the caller. On failure
  * *out is zeroed and owns nothing. */
 int msg_wire_job_from(const Maelstrom__ResolvedJob *rj, struct wire_job *out, struct err **err);
 /* Frees the storage and zeroes *wj. Safe on a zeroed wire_job. */
 void msg_wire_job_release(struct wire_job *wj);
+
+/* The fork-server key of a job (net/broker/sched.h): a digest of the zygote's
+ * argv and of everything the executor starts a zygote with (layers, mounts,
+ * network, writable root, user, group, working directory, environment), so
+ * that two jobs with equal keys share one zygote on a worker. Returns false
+ * (*out untouched) when the job names no fork server. */
+bool msg_fork_server_key(const Maelstrom__ResolvedJob *rj, struct digest *out);
 
 /* ---- results ------------------------------------------------------------ */
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts/image.h"
 #include "core/buf.h"
 #include "core/envexpand.h"
 #include "core/list.h"
@@ -16,7 +17,8 @@
 
 extern char **environ;
 
-/* A distinct layer spec, keyed by its canonical JSON. */
+/* A distinct layer spec, keyed by its canonical JSON, or a distinct image
+ * name (key "image NAME"), resolved into one flattened layer. */
 enum build_state {
 	BUILD_RUNNING,
 	BUILD_READY,
@@ -26,8 +28,10 @@ enum build_state {
 struct build {
 	char *key;
 	struct layer_spec *spec;   /* borrowed from the first job that asked */
+	const char *image;         /* an image's name (points into key); NULL: a layer */
 	enum build_state state;
 	struct digest digest;      /* BUILD_READY */
+	struct image_info info;    /* BUILD_READY image: its Env, WorkingDir, ... */
 	char *error;               /* BUILD_FAILED */
 	struct offload *op;        /* BUILD_RUNNING */
 	struct client *c;
@@ -35,7 +39,7 @@ struct build {
 };
 
 enum cjob_state {
-	CJOB_BUILDING,    /* waiting for layer builds */
+	CJOB_BUILDING,    /* waiting for layer builds and the image */
 	CJOB_RUNNING,     /* with the local worker */
 	CJOB_FINISHING,   /* result decided, callback deferred */
 };
@@ -46,7 +50,8 @@ struct cjob {
 	struct client *c;
 	struct job_spec spec;
 	char **envp;
-	struct build **builds;     /* one per layer */
+	struct build *image;       /* the image's resolution, or NULL */
+	struct build **builds;     /* one per layer, then one per added layer */
 	size_t n_builds;
 	size_t pending;
 	uint64_t worker_id;       /* id at the local worker or the cluster */
@@ -65,6 +70,11 @@ struct client {
 	struct cluster_client *cluster;
 	executor_start_cb *on_start;
 	char *project_dir;
+	char *image_depot;         /* see client_set_image_options */
+	char *image_lock_file;
+	char *image_plain_http;
+	bool image_insecure_tls;
+	int tty_fd;                /* see client_set_tty; -1: none */
 	struct build *builds;
 	struct cjob *jobs, *jobs_tail;
 	uint64_t next_id;
@@ -128,18 +138,36 @@ static void on_worker_done(void *arg, uint64_t worker_id, struct job_result *res
 	cjob_complete(j, res);
 }
 
+/* The zygote's argv (program, then arguments; NULL-terminated, heap) of a
+ * job naming a fork server, or NULL: the executor then launches it cold. */
+static char **fork_server_argv(const struct job_spec *spec)
+{
+	const struct fork_server_spec *fs = &spec->fork_server;
+	if (!fs->program)
+		return NULL;
+	char **argv = strv_push(strv_dup(NULL), fs->program);
+	for (size_t i = 0; i < fs->n_arguments; i++)
+		argv = strv_push(argv, fs->arguments[i]);
+	return argv;
+}
+
 static void cjob_run(struct cjob *j)
 {
 	struct client *c = j->c;
 	struct container_spec *cs = &j->spec.container;
-	struct digest *layers = calloc(j->n_builds ? j->n_builds : 1, sizeof(*layers));
+	/* With a `use` of `layers`, the image's flattened layer is the bottom
+	 * one and the added layers go on top of it. */
+	size_t base = j->image && cs->image.use_layers ? 1 : 0;
+	struct digest *layers = calloc(base + j->n_builds + 1, sizeof(*layers));
 	if (!layers)
 		abort();
+	if (base)
+		layers[0] = j->image->digest;
 	for (size_t i = 0; i < j->n_builds; i++)
-		layers[i] = j->builds[i]->digest;
+		layers[base + i] = j->builds[i]->digest;
 	struct worker_job wj = {
 		.layers = layers,
-		.n_layers = j->n_builds,
+		.n_layers = base + j->n_builds,
 		.mounts = cs->mounts,
 		.n_mounts = cs->n_mounts,
 		.network = cs->network,
@@ -154,21 +182,88 @@ static void cjob_run(struct cjob *j)
 		.timeout_s = j->spec.timeout_s,
 		.bind_base_dir = c->project_dir,
 	};
+	char **fs_argv = fork_server_argv(&j->spec);
+	wj.fork_server_argv = (const char *const *)fs_argv;
+	wj.has_tty = j->spec.allocate_tty;
+	wj.tty_fd = wj.has_tty ? c->tty_fd : -1;
 	j->state = CJOB_RUNNING;
 	j->on_cluster = c->cluster && !job_spec_is_local_only(&j->spec);
 	if (j->on_cluster)
 		j->worker_id = cluster_client_submit(c->cluster, &wj, on_worker_done, j);
 	else
 		j->worker_id = local_worker_submit(c->worker, &wj, on_worker_done, j);
+	strv_free(fs_argv);
 	free(layers);
 }
 
-/* ---- layer builds ----------------------------------------------------------- */
+/* Everything the job waited for is there: takes what its `use` asks of the
+ * image (environment, working directory; layers are cjob_run's), then runs
+ * the job. */
+static void cjob_ready(struct cjob *j)
+{
+	struct container_spec *cs = &j->spec.container;
+	const struct image_info *img = j->image ? &j->image->info : NULL;
+	if (img && cs->image.use_environment) {
+		struct err *err = NULL;
+		if (env_compute(cs->environment, cs->n_environment, img->env, environ, &j->envp,
+				&err) < 0) {
+			cjob_fail(j, JOB_EXECUTION_ERROR, err_msg(err));
+			err_free(&err);
+			return;
+		}
+	}
+	if (img && cs->image.use_working_directory) {
+		free(cs->working_directory);
+		cs->working_directory = strdup(img->working_dir ? img->working_dir : "/");
+		if (!cs->working_directory)
+			abort();
+	}
+	cjob_run(j);
+}
 
-/* Runs in the offloaded child: builds one layer, answers with its digest. */
+/* ---- layer builds and image resolutions --------------------------------------- */
+
+/* Runs in the offloaded child: resolves, fetches and flattens one image
+ * (artifacts/image.h), then adds the flattened tar to the store as a `tar`
+ * layer, whose digest the path cache keeps, so a warm image reads no file.
+ * Answers "HEX\nINFO-JSON". */
+static int image_in_child(struct build *b, struct buf *result, struct err **err)
+{
+	struct client *c = b->c;
+	struct image_options o = {
+		.depot_dir = c->image_depot,
+		.lock_file = c->image_lock_file,
+		.accept_invalid_tls = c->image_insecure_tls,
+		.plain_http = c->image_plain_http,
+	};
+	struct image_info info;
+	if (image_get(b->image, &o, &info, err) < 0)
+		return -1;
+	struct layer_spec tar = { .kind = LAYER_TAR, .path = info.layer_tar };
+	struct digest d;
+	int rc = layer_build(c->builder, &tar, &d, err);
+	if (rc < 0)
+		err_wrap(err, "the flattened image %s", info.layer_tar);
+	else
+		rc = layer_builder_save(c->builder, err);
+	if (rc == 0) {
+		char hex[DIGEST_HEX_LEN + 1];
+		digest_to_hex(&d, hex);
+		char *json = image_info_to_json(&info);
+		buf_appendf(result, "%s\n%s", hex, json);
+		free(json);
+	}
+	image_info_release(&info);
+	return rc;
+}
+
+/* Runs in the offloaded child: builds one layer (or resolves one image),
+ * answers with its digest. */
 static int build_in_child(void *arg, struct buf *result, struct err **err)
 {
 	struct build *b = arg;
+	if (b->image)
+		return image_in_child(b, result, err);
 	struct digest d;
 	if (layer_build(b->c->builder, b->spec, &d, err) < 0)
 		return -1;
@@ -183,6 +278,26 @@ static int build_in_child(void *arg, struct buf *result, struct err **err)
 	return 0;
 }
 
+/* The message for a job whose build b failed; first: b's index in the
+ * job's builds (unless b is the job's image). Heap string. */
+static char *build_failure(const struct cjob *j, const struct build *b, size_t first)
+{
+	size_t n_layers = j->spec.container.n_layers;
+	char *msg = NULL;
+	int rc;
+	if (b == j->image && strncmp(b->error, b->image, strlen(b->image)) == 0)
+		rc = asprintf(&msg, "field `image`: %s", b->error);
+	else if (b == j->image)
+		rc = asprintf(&msg, "field `image`: %s: %s", b->image, b->error);
+	else if (first < n_layers)
+		rc = asprintf(&msg, "field `layers[%zu]`: %s", first, b->error);
+	else
+		rc = asprintf(&msg, "field `added_layers[%zu]`: %s", first - n_layers, b->error);
+	if (rc < 0)
+		abort();
+	return msg;
+}
+
 static void builds_notify(struct client *c, struct build *b)
 {
 	struct cjob *next;
@@ -190,25 +305,36 @@ static void builds_notify(struct client *c, struct build *b)
 		next = j->next;
 		if (j->state != CJOB_BUILDING)
 			continue;
-		size_t uses = 0, first = 0;
+		size_t uses = j->image == b, first = 0;
 		for (size_t i = 0; i < j->n_builds; i++)
 			if (j->builds[i] == b && uses++ == 0)
 				first = i;
 		if (!uses)
 			continue;
 		if (b->state == BUILD_FAILED) {
-			char *msg = NULL;
-			if (asprintf(&msg, "field `layers[%zu]`: %s", first, b->error) < 0)
-				abort();
+			char *msg = build_failure(j, b, first);
 			cjob_fail(j, JOB_EXECUTION_ERROR, msg);
 			free(msg);
 			continue;
 		}
 		j->pending -= uses;
 		if (j->pending == 0)
-			cjob_run(j);
+			cjob_ready(j);
 	}
 	b->spec = NULL; /* the job that lent it may be gone now */
+}
+
+/* Reads the image info an image_in_child answer carries after its digest. */
+static int build_read_image(struct build *b, const char *data, struct err **err)
+{
+	const char *nl = strchr(data, '\n');
+	image_info_release(&b->info);
+	if (!nl)
+		return err_set(err, 0, "the image resolver answered `%s`, without the image's "
+			       "configuration", data);
+	if (image_info_from_json(nl + 1, &b->info, err) < 0)
+		return err_wrap(err, "the image resolver's answer");
+	return 0;
 }
 
 static void on_built(struct reactor *r, int status, const char *data, size_t len, void *arg)
@@ -227,6 +353,8 @@ static void on_built(struct reactor *r, int status, const char *data, size_t len
 			err_set(&err, 0, "layer builder answered `%s`, not a digest", hex);
 		else if (store_refresh(c->store, &b->digest, &err) < 0)
 			err_wrap(&err, "layer %s", hex);
+		else if (b->image)
+			build_read_image(b, data, &err);
 		if (!err) {
 			b->state = BUILD_READY;
 			log_debug("layer %s built as %s", b->key, hex);
@@ -253,10 +381,13 @@ static char *layer_key(const struct layer_spec *l)
 	return s;
 }
 
-/* Finds or starts the build of one layer. */
-static struct build *build_get(struct client *c, struct layer_spec *l, struct err **err)
+#define IMAGE_KEY_PREFIX "image "
+
+/* Finds or starts the build keyed by key (taken): of the layer l, or, when
+ * l is NULL, the resolution of the image the key names. */
+static struct build *build_get(struct client *c, char *key, struct layer_spec *l,
+			       struct err **err)
 {
-	char *key = layer_key(l);
 	struct build *b;
 	for (b = c->builds; b; b = b->next)
 		if (strcmp(b->key, key) == 0)
@@ -270,6 +401,8 @@ static struct build *build_get(struct client *c, struct layer_spec *l, struct er
 		if (!b)
 			abort();
 		b->key = key;
+		if (!l)
+			b->image = key + strlen(IMAGE_KEY_PREFIX);
 		b->c = c;
 		b->next = c->builds;
 		c->builds = b;
@@ -292,19 +425,34 @@ static int cjob_resolve(struct cjob *j, struct err **err)
 {
 	struct client *c = j->c;
 	struct container_spec *cs = &j->spec.container;
-	if (cs->image.name)
-		return err_set(err, 0, "field `image`: container images are not supported yet; "
-			       "describe the container with `layers` instead");
-	if (env_compute(cs->environment, cs->n_environment, NULL, environ, &j->envp, err) < 0)
+	if (j->spec.allocate_tty && c->tty_fd < 0)
+		return err_set(err, 0, "field `allocate_tty`: this program has no terminal to "
+			       "give the job; run interactive jobs with maelstrom-run --tty");
+	if (cs->image.name) {
+		char *key = NULL;
+		if (asprintf(&key, IMAGE_KEY_PREFIX "%s", cs->image.name) < 0)
+			abort();
+		j->image = build_get(c, key, NULL, err);
+		if (!j->image)
+			return err_wrap(err, "field `image`: %s", cs->image.name);
+		if (j->image->state == BUILD_RUNNING)
+			j->pending++;
+	}
+	/* The image's environment is known once it is resolved (cjob_ready). */
+	if (!(cs->image.name && cs->image.use_environment) &&
+	    env_compute(cs->environment, cs->n_environment, NULL, environ, &j->envp, err) < 0)
 		return -1;
-	j->n_builds = cs->n_layers;
+	j->n_builds = cs->n_layers + cs->n_added_layers;
 	j->builds = calloc(j->n_builds ? j->n_builds : 1, sizeof(*j->builds));
 	if (!j->builds)
 		abort();
-	for (size_t i = 0; i < cs->n_layers; i++) {
-		struct build *b = build_get(c, &cs->layers[i], err);
+	for (size_t i = 0; i < j->n_builds; i++) {
+		bool added = i >= cs->n_layers;
+		struct layer_spec *l = added ? &cs->added_layers[i - cs->n_layers] : &cs->layers[i];
+		struct build *b = build_get(c, layer_key(l), l, err);
 		if (!b)
-			return err_wrap(err, "field `layers[%zu]`", i);
+			return err_wrap(err, "field `%s[%zu]`", added ? "added_layers" : "layers",
+					added ? i - cs->n_layers : i);
 		j->builds[i] = b;
 		if (b->state == BUILD_RUNNING)
 			j->pending++;
@@ -327,6 +475,10 @@ int client_new(struct client **out, struct reactor *r, struct store *store,
 	c->worker = worker;
 	c->cluster = cluster;
 	c->project_dir = strdup(project_dir);
+	c->tty_fd = -1;
+	c->image_depot = image_default_depot();
+	if (asprintf(&c->image_lock_file, "%s/%s", project_dir, IMAGE_LOCK_FILE) < 0)
+		abort();
 	c->next_id = 1;
 	*out = c;
 	return 0;
@@ -350,10 +502,30 @@ void client_free(struct client *c)
 			offload_cancel(b->op);
 		free(b->key);
 		free(b->error);
+		image_info_release(&b->info);
 		free(b);
 	}
 	free(c->project_dir);
+	free(c->image_depot);
+	free(c->image_lock_file);
+	free(c->image_plain_http);
 	free(c);
+}
+
+void client_set_image_options(struct client *c, const char *depot_dir, bool accept_invalid_tls,
+			      const char *plain_http)
+{
+	if (depot_dir && *depot_dir) {
+		free(c->image_depot);
+		c->image_depot = strdup(depot_dir);
+		if (!c->image_depot)
+			abort();
+	}
+	c->image_insecure_tls = accept_invalid_tls;
+	free(c->image_plain_http);
+	c->image_plain_http = NULL;
+	if (plain_http && *plain_http && !(c->image_plain_http = strdup(plain_http)))
+		abort();
 }
 
 uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb *cb,
@@ -379,7 +551,7 @@ uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb
 		cjob_fail(j, JOB_EXECUTION_ERROR, err_msg(err));
 		err_free(&err);
 	} else if (j->pending == 0) {
-		cjob_run(j);
+		cjob_ready(j);
 	}
 	return j->id;
 }
@@ -425,4 +597,9 @@ void client_on_start(struct client *c, executor_start_cb *cb)
 	local_worker_on_start(c->worker, cb ? on_job_start : NULL);
 	if (c->cluster)
 		cluster_client_on_start(c->cluster, cb ? on_job_start : NULL);
+}
+
+void client_set_tty(struct client *c, int slave_fd)
+{
+	c->tty_fd = slave_fd;
 }

@@ -9,18 +9,33 @@
  *     reactor never blocks), at most once per distinct layer spec per
  *     process, and across processes the layer cache makes an unchanged
  *     layer cost no file read at all;
+ *   - a container image (`image`, book: container-images.md) is resolved at
+ *     most once per distinct name per client, in an offloaded child:
+ *     image_get (artifacts/image.h) pulls and flattens it into the depot,
+ *     and its one flattened tar becomes an ordinary `tar` layer artifact, so
+ *     images work the same in cluster mode. The image's `use` then says
+ *     what the job takes from it: `layers`: the image's layer at the
+ *     bottom, the spec's `added_layers` on top (without it, the spec's
+ *     `layers` alone); `environment`: the image's Env is the environment
+ *     the spec's `environment` elements extend or replace;
+ *     `working_directory`: the image's WorkingDir (or "/");
  * then hands the resolved job to the local worker (standalone mode) or, when
  * a cluster session is given, to the broker, except local-only jobs (bind
  * mounts, network "local", tty), which always run on the local worker.
+ * A job's fork server (core/spec.h) goes along as the worker job's
+ * fork_server_argv (its program, then its arguments), locally or to the
+ * cluster; the job's own program and arguments are unchanged.
  *
  * Errors in a spec (an unset $env{} variable, a missing path in a layer, an
- * image, which is not supported yet) are reported through the job's callback
- * as JOB_EXECUTION_ERROR with a message naming the field: they never stop
- * other jobs.
+ * image that cannot be pulled) are reported through the job's callback as
+ * JOB_EXECUTION_ERROR with a message naming the field, e.g.
+ *     field `image`: docker://localhost:5999/x: cannot connect to ...
+ * They never stop other jobs.
  */
 #ifndef RUNNERS_CLIENT_H
 #define RUNNERS_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "artifacts/layer_build.h"
@@ -38,6 +53,24 @@ struct client;
 int client_new(struct client **out, struct reactor *r, struct store *store,
 	       struct layer_builder *builder, struct local_worker *worker,
 	       struct cluster_client *cluster, const char *project_dir, struct err **err);
+
+/* How images are fetched (artifacts/image.h): depot_dir is
+ * container-image-depot-root (NULL or "": the default,
+ * image_default_depot()), accept_invalid_tls is
+ * accept-invalid-remote-container-tls-certs, plain_http is
+ * container-registry-plain-http (NULL or "": loopback registries only).
+ * Copied. The tags lock file is always <project_dir>/IMAGE_LOCK_FILE. */
+void client_set_image_options(struct client *c, const char *depot_dir, bool accept_invalid_tls,
+			      const char *plain_http);
+
+/* Interactive jobs (maelstrom-run --tty): a job whose spec has
+ * allocate_tty gets slave_fd, the slave side of a pseudo-terminal, as its
+ * stdin, stdout, stderr and controlling terminal (struct worker_job's
+ * has_tty and tty_fd), and always runs on the local worker. The fd stays
+ * the caller's and must stay open until those jobs are reported; -1 (the
+ * default) means no terminal, and such jobs then fail with an execution
+ * error naming `allocate_tty`. */
+void client_set_tty(struct client *c, int slave_fd);
 
 /* Cancels every job (no callbacks follow) and frees the client. */
 void client_free(struct client *c);

@@ -18,8 +18,13 @@ int client_stack_open(struct client_stack *s, struct reactor *r, const struct co
 	const char *broker = config_get_string(cfg, "broker");
 	if (broker && *broker && cluster_client_new(&s->cluster, r, broker, s->store, err) < 0)
 		return err_wrap(err, "%s", config_source(cfg, "broker"));
-	return client_new(&s->client, r, s->store, s->builder, s->worker, s->cluster, project_dir,
-			  err);
+	if (client_new(&s->client, r, s->store, s->builder, s->worker, s->cluster, project_dir,
+		       err) < 0)
+		return -1;
+	client_set_image_options(s->client, config_get_string(cfg, "container-image-depot-root"),
+				 config_get_bool(cfg, "accept-invalid-remote-container-tls-certs"),
+				 config_get_string(cfg, "container-registry-plain-http"));
+	return 0;
 }
 
 void client_stack_release(struct client_stack *s)

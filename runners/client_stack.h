@@ -13,7 +13,11 @@
  *
  * The caller opens the store (where it lives and what a failure says
  * differ per program) into `store`; from then on the stack owns it. The
- * configuration values read are `slots`, `inline-limit` and `broker`.
+ * configuration values read are `slots`, `inline-limit`, `broker`, and for
+ * container images `container-image-depot-root`,
+ * `accept-invalid-remote-container-tls-certs` and
+ * `container-registry-plain-http` (every program using the stack must
+ * list them).
  */
 #ifndef RUNNERS_CLIENT_STACK_H
 #define RUNNERS_CLIENT_STACK_H

@@ -20,7 +20,7 @@ static const char *const top_keys[] = { "directives", "containers" };
 
 /* A directive's own keys, then the container keys. */
 static const char *const directive_own_keys[] = {
-	"filter", "include_shared_libraries", "timeout", "ignore",
+	"filter", "include_shared_libraries", "timeout", "ignore", "fork_server",
 };
 
 static bool is_container_key(const char *key)
@@ -116,16 +116,34 @@ static int read_timeout(struct dload *l, const json_t *obj, struct directive *di
 	return 0;
 }
 
+/* `fork_server = false`: an extension of the book for maelstrom-pytest
+ * (runners/directives.h). */
+static int read_fork_server(struct dload *l, const json_t *obj, struct directive *dir)
+{
+	if (!json_object_get(obj, "fork_server"))
+		return 0;
+	if (l->fl != &filter_flavor_pytest) {
+		struct dmark m = dload_push_key(l, "fork_server");
+		int rc = dload_bad(l, "only maelstrom-pytest runs tests from a fork server; "
+				      "remove this field");
+		dload_pop(l, m);
+		return rc;
+	}
+	return read_bool(l, obj, "fork_server", &dir->fork_server);
+}
+
 static int read_directive(struct dload *l, const json_t *obj, struct directive *dir)
 {
 	dir->include_shared_libraries = -1;
 	dir->ignore = -1;
+	dir->fork_server = -1;
 	if (!json_is_object(obj))
 		return dload_bad(l, "expected a table (write each directive as a [[directives]] "
 				    "section)");
 	if (check_keys(l, obj, is_directive_key, true) < 0 || read_filter(l, obj, dir) < 0 ||
 	    read_bool(l, obj, "include_shared_libraries", &dir->include_shared_libraries) < 0 ||
-	    read_bool(l, obj, "ignore", &dir->ignore) < 0 || read_timeout(l, obj, dir) < 0)
+	    read_bool(l, obj, "ignore", &dir->ignore) < 0 || read_timeout(l, obj, dir) < 0 ||
+	    read_fork_server(l, obj, dir) < 0)
 		return -1;
 	return dload_container(l, obj, false, &dir->c);
 }

@@ -15,7 +15,8 @@
  *
  * Directive fields: filter (a filter pattern of the caller's flavor, see
  * runners/filter.h; no filter = every test), include_shared_libraries
- * (bool), timeout (seconds, 0 = none), ignore (bool), and the container
+ * (bool), timeout (seconds, 0 = none), ignore (bool), fork_server (bool,
+ * maelstrom-pytest only: see below), and the container
  * fields, which named containers have too: image, parent, layers,
  * added_layers, environment, added_environment, mounts, added_mounts,
  * network, enable_writable_file_system, working_directory, user, group.
@@ -46,12 +47,22 @@
  *   2. `layers`, `environment`, `mounts`: replace the value so far;
  *      `added_layers`, `added_environment`, `added_mounts`: append to it
  *      (both may appear in one directive: replace first, then append);
- *   3. scalar fields, include_shared_libraries, timeout, ignore: override.
+ *   3. scalar fields, include_shared_libraries, timeout, ignore,
+ *      fork_server: override.
  * `environment` given as a map becomes one element with extend = false
  * (it replaces everything before it, the image's variables included);
  * `added_environment` as a map becomes one element with extend = true.
  * Either may be the explicit list [{ vars = {...}, extend = bool }].
  * Values keep their $env{} / $prev{} forms for core/envexpand.
+ *
+ * `fork_server` is this project's extension of the book, for
+ * maelstrom-pytest only (the pytest flavor; other runners refuse it):
+ * `fork_server = false` makes the matching tests start cold, each in a
+ * fresh interpreter, instead of being forked from the run's warm zygote
+ * (container/forkserver.h), for tests that must not inherit anything the
+ * zygote imported; `fork_server = true` undoes an earlier directive's
+ * false. With the `fork-server` configuration value false, every test
+ * starts cold whatever the directives say.
  *
  * Errors name the file, line and column of the offending value (from
  * core/toml's positions) and the field path, e.g.
@@ -88,6 +99,9 @@ struct directive_result {
 	struct container_spec container;
 	uint32_t timeout_s;             /* 0: no timeout */
 	bool ignore;
+	/* false when the last matching directive that set `fork_server` said
+	 * false (maelstrom-pytest: start the test cold); true otherwise. */
+	bool fork_server;
 	/* As set by the last matching directive that set it; when none did,
 	 * true exactly when the container has no image (book: fields.md). */
 	bool include_shared_libraries;

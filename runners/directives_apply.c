@@ -303,6 +303,7 @@ int directives_apply(const struct directives *d, filter_lookup_fn *lookup,
 		     struct err **err)
 {
 	memset(out, 0, sizeof(*out));
+	out->fork_server = true;
 	struct dacc a = { 0 };
 	int include_shared = -1;
 	for (size_t i = 0; i < d->n; i++) {
@@ -324,6 +325,8 @@ int directives_apply(const struct directives *d, filter_lookup_fn *lookup,
 			include_shared = dir->include_shared_libraries;
 		if (dir->ignore >= 0)
 			out->ignore = dir->ignore;
+		if (dir->fork_server >= 0)
+			out->fork_server = dir->fork_server;
 		if (dir->has_timeout)
 			out->timeout_s = dir->timeout_s;
 	}

@@ -111,6 +111,7 @@ struct directive {
 	struct dcontainer c;
 	int include_shared_libraries;   /* -1 unset, else 0/1 */
 	int ignore;                     /* -1 unset, else 0/1 */
+	int fork_server;                /* -1 unset, else 0/1 (maelstrom-pytest) */
 	bool has_timeout;
 	uint32_t timeout_s;
 };

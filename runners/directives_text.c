@@ -118,11 +118,17 @@ static const char init_pytest[] =
 			     "name.equals(test_flaky)", "file.starts_with(tests/tty/)",
 			     "PYTHONDEVMODE = \"$env{PYTHONDEVMODE:-0}\"")
 	"\n"
-	"## Take the Python interpreter from a container image (images are not\n"
-	"## supported by this version yet).\n"
+	"## Take the Python interpreter from a container image (it must hold\n"
+	"## pytest; the host's Python is then left out).\n"
 	"# [[directives]]\n"
 	"# image = { name = \"docker://python:3.12-slim\", use = [\"layers\", \"environment\"] }\n"
-	"# added_layers = [ { glob = \"**/*.py\" } ]\n";
+	"# added_layers = [ { glob = \"**/*.py\" } ]\n"
+	"\n"
+	"## Start some tests cold, each in a fresh interpreter, instead of forking\n"
+	"## them from the run's warm pytest process (an extension of Maelstrom).\n"
+	"# [[directives]]\n"
+	"# filter = \"file.starts_with(tests/import_order/)\"\n"
+	"# fork_server = false\n";
 
 const char *directives_default_text(const struct filter_flavor *fl)
 {

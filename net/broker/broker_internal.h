@@ -87,6 +87,8 @@ struct bjob {
 	msg_t *request;               /* the JobRequest envelope (owns the job) */
 	struct digest *layers;
 	size_t n_layers;
+	struct digest warm_key;       /* fork-server key (when has_warm_key) */
+	bool has_warm_key;            /* the job names a fork server */
 };
 
 struct want {

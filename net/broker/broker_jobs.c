@@ -310,6 +310,9 @@ void jobs_request(struct broker *b, struct bpeer *client, msg_t *m)
 	j->state = BJOB_WAITING_FOR_ARTIFACTS;
 	count_state(b, j->state, +1);
 	sched_job_init(&j->sj, rj->priority, rj->estimated_duration_ms, j->layers, j->n_layers);
+	j->has_warm_key = msg_fork_server_key(rj, &j->warm_key);
+	if (j->has_warm_key)
+		sched_job_set_warm_key(&j->sj, &j->warm_key);
 	table_put(&b->jobs, table_key_u64(j->id), j);
 	table_put(&client->client.jobs, table_key_u64(client_job_id), j);
 	b->jobs_submitted++;

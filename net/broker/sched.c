@@ -50,6 +50,11 @@ void sched_job_init(struct sched_job *j, int32_t priority, uint64_t duration_ms,
 	};
 }
 
+void sched_job_set_warm_key(struct sched_job *j, const struct digest *key)
+{
+	j->warm_key = key;
+}
+
 /* ---- the queue -------------------------------------------------------- */
 
 #define ARITY 4
@@ -190,6 +195,37 @@ bool sched_worker_has_layer(const struct sched_worker *w, const struct digest *d
 	return table_get(&w->layers, table_key_bytes16(d->bytes)) != NULL;
 }
 
+/* The slot of key in w's warm keys, or -1. */
+static int warm_find(const struct sched_worker *w, const struct digest *key)
+{
+	for (int i = 0; i < SCHED_WARM_KEYS; i++)
+		if (w->warm_used[i] && digest_equal(&w->warm[i], key))
+			return i;
+	return -1;
+}
+
+bool sched_worker_has_warm(const struct sched_worker *w, const struct digest *key)
+{
+	return key && warm_find(w, key) >= 0;
+}
+
+/* Remembers that the job's fork server was sent to w: refreshes its key,
+ * or replaces the least recently sent one (an empty slot first). */
+static void remember_warm(struct sched_worker *w, const struct sched_job *j)
+{
+	if (!j->warm_key)
+		return;
+	int i = warm_find(w, j->warm_key);
+	if (i < 0) {
+		i = 0;
+		for (int k = 1; k < SCHED_WARM_KEYS; k++)
+			if (w->warm_used[k] < w->warm_used[i])
+				i = k;
+		w->warm[i] = *j->warm_key;
+	}
+	w->warm_used[i] = ++w->warm_clock;
+}
+
 static unsigned layers_held(const struct sched_worker *w, const struct sched_job *j)
 {
 	unsigned n = 0;
@@ -200,12 +236,29 @@ static unsigned layers_held(const struct sched_worker *w, const struct sched_job
 	return n;
 }
 
-/* True when worker a (holding ha of the job's layers) beats b (holding hb). */
-static bool worker_better(const struct sched_worker *a, unsigned ha,
-			  const struct sched_worker *b, unsigned hb)
+/* How well a worker suits a job before load is looked at: whether it has
+ * the job's fork server warm, then how many of its layers it holds. */
+struct affinity {
+	bool warm;
+	unsigned held;
+};
+
+static struct affinity affinity_of(const struct sched_worker *w, const struct sched_job *j)
 {
-	if (ha != hb)
-		return ha > hb;
+	return (struct affinity){
+		.warm = sched_worker_has_warm(w, j->warm_key),
+		.held = layers_held(w, j),
+	};
+}
+
+/* True when worker a (with affinity xa for the job) beats b (with xb). */
+static bool worker_better(const struct sched_worker *a, struct affinity xa,
+			  const struct sched_worker *b, struct affinity xb)
+{
+	if (xa.warm != xb.warm)
+		return xa.warm;
+	if (xa.held != xb.held)
+		return xa.held > xb.held;
 	/* running/slots compared without division. */
 	uint64_t la = (uint64_t)a->running * b->slots, lb = (uint64_t)b->running * a->slots;
 	if (la != lb)
@@ -230,13 +283,15 @@ struct sched_job *sched_next(struct sched *s, struct sched_worker **worker)
 		return NULL;
 	struct sched_job *j = s->heap[0].job;
 	struct sched_worker *best = s->free[0];
-	unsigned best_held = s->n_free > 1 ? layers_held(best, j) : 0;
+	struct affinity best_aff = {0};
+	if (s->n_free > 1)
+		best_aff = affinity_of(best, j);
 	for (uint32_t i = 1; i < s->n_free; i++) {
 		struct sched_worker *w = s->free[i];
-		unsigned held = layers_held(w, j);
-		if (worker_better(w, held, best, best_held)) {
+		struct affinity aff = affinity_of(w, j);
+		if (worker_better(w, aff, best, best_aff)) {
 			best = w;
-			best_held = held;
+			best_aff = aff;
 		}
 	}
 	sched_remove(s, j);
@@ -244,6 +299,7 @@ struct sched_job *sched_next(struct sched *s, struct sched_worker **worker)
 	if (++best->running >= best->slots)
 		free_del(s, best);
 	remember_layers(best, j);
+	remember_warm(best, j);
 	*worker = best;
 	return j;
 }

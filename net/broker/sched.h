@@ -18,14 +18,29 @@
  * 2^32 - 2 (49 days); longer ones rank as equal.
  *
  * Placement: a worker holds at most `slots` jobs at once. The next job goes
- * to the worker with a free slot that already holds the most of the job's
- * layers (each worker remembers the layer digests of every job it was
- * sent, since its cache most likely still has them; the set is forgotten
- * when it reaches SCHED_LAYER_SET_MAX digests, as the worker's bounded cache
- * will have dropped many by then), then the least loaded
- * (smallest running / slots), then the one with more free slots, then the
- * one registered first. Only workers with a free slot are looked at, so
- * with a busy cluster placement costs O(layers).
+ * to the worker with a free slot that
+ *   1. has the job's fork server warm (see below), when the job names one;
+ *   2. then already holds the most of the job's layers (each worker
+ *      remembers the layer digests of every job it was sent, since its
+ *      cache most likely still has them; the set is forgotten when it
+ *      reaches SCHED_LAYER_SET_MAX digests, as the worker's bounded cache
+ *      will have dropped many by then);
+ *   3. then is the least loaded (smallest running / slots), then has more
+ *      free slots, then registered first.
+ * Only workers with a free slot are looked at, so with a busy cluster
+ * placement costs O(layers + SCHED_WARM_KEYS).
+ *
+ * Warm fork servers (container/forkserver.h) are an approximation: the
+ * broker cannot see a worker's zygote pool, so each worker remembers the
+ * fork-server keys (net/msg.h, msg_fork_server_key: a hash of the zygote's
+ * argv and the job's container and environment, roughly what the executor
+ * keys zygotes by) of the last SCHED_WARM_KEYS distinct keys among the jobs
+ * it was sent, least recently sent forgotten first, like the executor's
+ * LRU pool (4 zygotes by default). A remembered key may be cold in fact
+ * (the zygote timed out idle, broke, or the worker's pool had less room)
+ * and a key the broker forgot may still be warm; either way only the
+ * placement suffers, never a job: a worker runs a job whose zygote is
+ * cold by starting it, or cold.
  *
  * Ownership: struct sched_job and struct sched_worker are embedded in the
  * caller's job and worker objects (find the outer object with
@@ -51,6 +66,7 @@
 
 #define SCHED_NOT_QUEUED UINT32_MAX
 #define SCHED_LAYER_SET_MAX 65536
+#define SCHED_WARM_KEYS 8
 
 struct sched_worker;
 
@@ -60,6 +76,8 @@ struct sched_job {
 	uint64_t duration_ms;            /* estimated; 0: unknown */
 	const struct digest *layers;     /* borrowed */
 	size_t n_layers;
+	const struct digest *warm_key;   /* fork-server key (borrowed), NULL:
+					    none; see sched_job_set_warm_key */
 	/* Private. */
 	uint64_t rank;                   /* priority and duration, packed */
 	uint64_t seq;                    /* 0 until first enqueued */
@@ -76,6 +94,9 @@ struct sched_worker {
 	uint64_t order;                  /* registration order */
 	uint32_t free_pos;               /* index in sched.free, or SCHED_NOT_QUEUED */
 	struct table layers;             /* digests of jobs sent here (a set) */
+	struct digest warm[SCHED_WARM_KEYS]; /* fork-server keys sent here */
+	uint64_t warm_used[SCHED_WARM_KEYS]; /* when each was last sent; 0: empty */
+	uint64_t warm_clock;
 };
 
 struct sched_entry {
@@ -103,6 +124,10 @@ void sched_release(struct sched *s);
 /* Prepares a job: not queued, not assigned, no sequence yet. */
 void sched_job_init(struct sched_job *j, int32_t priority, uint64_t duration_ms,
 		    const struct digest *layers, size_t n_layers);
+
+/* Names the job's fork-server key (borrowed like the layers; NULL: the job
+ * names no fork server). Call it after sched_job_init. */
+void sched_job_set_warm_key(struct sched_job *j, const struct digest *key);
 
 /* Queues a job that is neither queued nor assigned. Its first enqueue gives
  * it its place in line; a requeue keeps that place. */
@@ -137,10 +162,14 @@ void sched_worker_remove(struct sched *s, struct sched_worker *w);
 /* True when the worker holds the layer in its set (for tests and logs). */
 bool sched_worker_has_layer(const struct sched_worker *w, const struct digest *d);
 
+/* True when the worker is believed to have the fork server of key warm
+ * (see above; for tests and logs). */
+bool sched_worker_has_warm(const struct sched_worker *w, const struct digest *key);
+
 /* Dispatch: when the queue is not empty and some worker has a free slot,
  * takes the first job in line, assigns it to the best worker (see above),
- * counts it as running there, adds its layers to the worker's set, and
- * returns it with *worker set. Returns NULL otherwise. Call it in a loop
+ * counts it as running there, adds its layers and its fork-server key to
+ * the worker's sets, and returns it with *worker set. Returns NULL otherwise. Call it in a loop
  * after anything that queues a job or frees a slot. */
 struct sched_job *sched_next(struct sched *s, struct sched_worker **worker);
 

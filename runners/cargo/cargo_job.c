@@ -105,16 +105,20 @@ static struct layer_spec binary_layer(const char *exe, bool shared_libs)
 	return l;
 }
 
+/* Onto `layers`, or onto `added_layers` when they stand on an image's. */
 static void push_layers(struct container_spec *c, const char *exe, bool shared_libs)
 {
+	bool on_image = c->image.name && c->image.use_layers;
+	struct layer_spec **list = on_image ? &c->added_layers : &c->layers;
+	size_t *n = on_image ? &c->n_added_layers : &c->n_layers;
 	size_t add = shared_libs ? 2 : 1;
-	struct layer_spec *v = reallocarray(c->layers, c->n_layers + add, sizeof(*v));
+	struct layer_spec *v = reallocarray(*list, *n + add, sizeof(*v));
 	if (!v)
 		abort();
-	c->layers = v;
+	*list = v;
 	if (shared_libs)
-		v[c->n_layers++] = binary_layer(exe, true);
-	v[c->n_layers++] = binary_layer(exe, false);
+		v[(*n)++] = binary_layer(exe, true);
+	v[(*n)++] = binary_layer(exe, false);
 }
 
 static void set_command(struct job_spec *out, const struct cargo_job_ctx *ctx, const char *exe,
@@ -149,14 +153,6 @@ int cargo_job_make(void *arg, const struct test_case *tc, struct job_spec *out, 
 		*ignored = true;
 		directive_result_release(&res);
 		return 0;
-	}
-	if (res.container.image.name) {
-		err_set(err, ENOTSUP,
-			"image `%s`: container images are not supported yet; build the test's "
-			"container from layers in cargo-maelstrom.toml instead",
-			res.container.image.name);
-		directive_result_release(&res);
-		return -1;
 	}
 	out->container = res.container;
 	memset(&res.container, 0, sizeof(res.container));

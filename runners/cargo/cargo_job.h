@@ -6,17 +6,19 @@
  *   - `<build-dir>` in every layer path, glob, tar path, strip_prefix and
  *     prepend_prefix of the result is replaced by cargo's build directory for the profile (cargo_build_dir);
  *     `<<build-dir>` stands for the literal text `<build-dir>`;
- *   - layers are pushed: when include_shared_libraries holds, first a
- *     shared-library-dependencies layer of the test binary (so tests share
- *     it), then a layer holding the binary alone, at /<binary file name>;
+ *   - layers are pushed (onto `added_layers` when the container takes its
+ *     layers from an image, else onto `layers`): when
+ *     include_shared_libraries holds (by default it does unless the
+ *     container comes from an image), first a shared-library-dependencies
+ *     layer of the test binary (so tests share it), then a layer holding
+ *     the binary alone, at /<binary file name>;
  *   - the program is /<binary file name>, its arguments `--exact
  *     --nocapture`, the extra-test-binary-args, then the test's name;
  *   - the working directory is the directives' (default "/"), the timeout
  *     the directives'; environment, mounts, network, user and group as the
  *     directives say.
- * A directive's `ignore` makes the test IGNORED instead. A container that
- * still draws on an image is refused (images are not supported yet), as is
- * a test case that is not cargo's.
+ * A directive's `ignore` makes the test IGNORED instead. A test case that is
+ * not cargo's is refused.
  */
 #ifndef RUNNERS_CARGO_JOB_H
 #define RUNNERS_CARGO_JOB_H

@@ -66,6 +66,8 @@ static const struct config_option options[] = {
 	 "Container image cache (default $XDG_CACHE_HOME/maelstrom/containers).", 0},
 	{"accept-invalid-remote-container-tls-certs", 0, CONFIG_BOOL, NULL, NULL,
 	 "Accept invalid TLS certificates from container registries.", 0},
+	{"container-registry-plain-http", 0, CONFIG_STRING, NULL, "HOSTS",
+	 "Registries (comma-separated HOST or HOST:PORT) spoken to in plain HTTP besides loopback.", 0},
 	{"broker", 'b', CONFIG_STRING, NULL, "HOST:PORT",
 	 "Broker to send tests to (cluster mode); unset means standalone.", 0},
 	{"quiet", 'q', CONFIG_BOOL, NULL, NULL,

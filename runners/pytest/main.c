@@ -64,6 +64,8 @@ static const struct config_option options[] = {
 	 "Container image cache (default $XDG_CACHE_HOME/maelstrom/containers).", 0},
 	{"accept-invalid-remote-container-tls-certs", 0, CONFIG_BOOL, NULL, NULL,
 	 "Accept invalid TLS certificates from container registries.", 0},
+	{"container-registry-plain-http", 0, CONFIG_STRING, NULL, "HOSTS",
+	 "Registries (comma-separated HOST or HOST:PORT) spoken to in plain HTTP besides loopback.", 0},
 	{"broker", 'b', CONFIG_STRING, NULL, "HOST:PORT",
 	 "Broker to send tests to (cluster mode); unset means standalone.", 0},
 	{"quiet", 'q', CONFIG_BOOL, NULL, NULL,
@@ -85,6 +87,10 @@ static const struct config_option options[] = {
 	 "Arguments given to pytest both when collecting and when running a test.", 0},
 	{"extra-pytest-collect-args", 0, CONFIG_LIST, NULL, "ARG",
 	 "Arguments given to pytest when collecting, after --collect-only and --pyargs.", 0},
+	{"fork-server", 0, CONFIG_BOOL, "true", NULL,
+	 "Run the tests from a warm pytest process (a fork server that has already imported "
+	 "pytest and collected the test files), each forked into its own isolated container; "
+	 "false (--fork-server=false) starts every test cold, in a fresh interpreter.", 0},
 	{"extra-pytest-test-args", 0, CONFIG_LIST, NULL, "ARG",
 	 "Arguments given to pytest when running a test, after --verbose and before the test's "
 	 "node id (on the command line: everything after `--`).", 0},
@@ -204,6 +210,7 @@ static void read_pytest_opts(struct pytest_main *m)
 		.n_collect_args = strv_len((const char *const *)c),
 		.test_args = (const char *const *)t,
 		.n_test_args = strv_len((const char *const *)t),
+		.fork_server = want(cfg, "fork-server"),
 	};
 }
 

@@ -24,6 +24,7 @@ struct pytest_discover {
 	bool have_python;
 	char *interpreter;             /* the candidate that worked last */
 	struct pytest_job_ctx job;
+	char **files;                  /* job.files: the zygote's FILE... */
 	struct pytest_collect *collect;
 	bool text_to_stderr;
 	bool stopped;
@@ -46,6 +47,7 @@ struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pyte
 	d->job.helpers_dir = opts->helpers_dir;
 	d->job.args = opts->test_args;
 	d->job.n_args = opts->n_test_args;
+	d->job.fork_server = opts->fork_server;
 	return d;
 }
 
@@ -104,6 +106,32 @@ static void adopt(struct pytest_discover *d, struct pytest_collection *res)
 		  dropped == 1 ? "" : "s");
 }
 
+/* Whether the engine's filters select the test. */
+static bool selected(void *arg, const struct test_case *tc)
+{
+	struct pytest_discover *d = arg;
+	struct engine_case_view view;
+	engine_case_view_init(&view, tc);
+	enum filter_value v = engine_may_match(d->e, engine_case_lookup, engine_case_simple, &view);
+	engine_case_view_release(&view);
+	return v != FILTER_FALSE;
+}
+
+/* The run's zygote collects the files of the selected tests (set before
+ * the engine makes any job of this run). */
+static void set_files(struct pytest_discover *d, const struct pytest_collection *res)
+{
+	strv_free(d->files);
+	d->files = NULL;
+	d->job.files = NULL;
+	d->job.n_files = 0;
+	if (!d->job.fork_server)
+		return;
+	d->files = pytest_job_files(res->tests, res->n_tests, selected, d);
+	d->job.files = (const char *const *)d->files;
+	d->job.n_files = strv_len(d->job.files);
+}
+
 static void on_collected(void *arg, struct pytest_collection *res)
 {
 	struct pytest_discover *d = arg;
@@ -112,6 +140,7 @@ static void on_collected(void *arg, struct pytest_collection *res)
 	if (res->found)
 		adopt(d, res);
 	if (res->n_tests && !d->stopped) {
+		set_files(d, res);
 		engine_add_tests(d->e, res->tests, res->n_tests);
 		res->n_tests = 0;   /* the engine took them */
 	}
@@ -184,5 +213,6 @@ void pytest_discover_free(struct pytest_discover *d)
 	directives_free(d->directives);
 	pytest_python_release(&d->python);
 	free(d->interpreter);
+	strv_free(d->files);
 	free(d);
 }

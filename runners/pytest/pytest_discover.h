@@ -6,7 +6,10 @@
  *      interpreters until one has pytest;
  *   2. adopt that interpreter for the jobs (its extension modules whose
  *      libraries are missing are left out, see pytest_python.h);
- *   3. hand every collected test to the engine in one batch (so the whole
+ *   3. with the `fork-server` value true, give the jobs the files of the
+ *      tests the engine's filters select (pytest_job_files), the run's
+ *      zygote's FILE... (runners/pytest/pytest_job.h);
+ *   4. hand every collected test to the engine in one batch (so the whole
  *      listing is ordered the book's way), report a failed collection with
  *      engine_discovery_failed (pytest's report, or the interpreters tried;
  *      whatever was collected still runs), then engine_discovery_done.
@@ -44,6 +47,7 @@ struct pytest_opts {
 	size_t n_collect_args;
 	const char *const *test_args;     /* extra-pytest-args, extra-pytest-test-args */
 	size_t n_test_args;
+	bool fork_server;                 /* the `fork-server` value */
 };
 
 struct pytest_discover;

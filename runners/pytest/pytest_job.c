@@ -113,10 +113,29 @@ void pytest_job_push_layers(struct container_spec *c, const struct pytest_job_ct
 	layer_add_path(l, dir);
 	free(dir);
 
-	char *plugin = xasprintf("%s/%s.py", ctx->helpers_dir, PYTEST_REPORT_PLUGIN);
 	l = push_layer(c, LAYER_PATHS);
-	layer_add_path(l, plugin);
-	free(plugin);
+	const char *modules[] = {PYTEST_REPORT_PLUGIN, PYTEST_FORK_SERVER_MODULE,
+				 PYTEST_ZYGOTE_PLUGIN};
+	for (size_t i = 0; i < (ctx->fork_server ? 3u : 1u); i++) {
+		char *path = xasprintf("%s/%s.py", ctx->helpers_dir, modules[i]);
+		layer_add_path(l, path);
+		free(path);
+	}
+}
+
+/* When the container takes its layers from an image, the layers pushed
+ * above belong on top of it: moves `layers` to the end of `added_layers`. */
+static void layers_onto_image(struct container_spec *c)
+{
+	if (!c->image.name || !c->image.use_layers || !c->n_layers)
+		return;
+	c->added_layers = xrealloc(c->added_layers,
+				   (c->n_added_layers + c->n_layers) * sizeof(*c->added_layers));
+	memcpy(&c->added_layers[c->n_added_layers], c->layers, c->n_layers * sizeof(*c->layers));
+	c->n_added_layers += c->n_layers;
+	free(c->layers);
+	c->layers = NULL;
+	c->n_layers = 0;
 }
 
 /* ---- mounts ---------------------------------------------------------------------- */
@@ -188,9 +207,9 @@ static void push_environment(struct container_spec *c, const struct pytest_job_c
 /* ---- the command ------------------------------------------------------------------ */
 
 static void set_command(struct job_spec *out, const struct pytest_job_ctx *ctx,
-			const char *run_arg)
+			const char *program, const char *run_arg)
 {
-	out->program = xstrdup(ctx->python->executable);
+	out->program = xstrdup(program);
 	const char *head[] = {"-m", "pytest", "--verbose", "-p", "no:cacheprovider",
 			      "-p", PYTEST_REPORT_PLUGIN, NULL};
 	char **args = strv_dup(head);
@@ -199,6 +218,59 @@ static void set_command(struct job_spec *out, const struct pytest_job_ctx *ctx,
 	args = strv_push(args, run_arg);
 	out->arguments = args;
 	out->n_arguments = strv_len((const char *const *)args);
+}
+
+/* The run's zygote (see pytest_job.h): the test's interpreter, pytest with
+ * the outcome and zygote plugins, the extra arguments, every file. */
+static void set_fork_server(struct job_spec *out, const struct pytest_job_ctx *ctx)
+{
+	struct fork_server_spec *fs = &out->fork_server;
+	fs->program = xstrdup(out->program);
+	const char *head[] = {"-m", "pytest", "-p", "no:cacheprovider", "-p",
+			      PYTEST_REPORT_PLUGIN, "-p", PYTEST_ZYGOTE_PLUGIN, "--verbose", NULL};
+	char **args = strv_dup(head);
+	for (size_t i = 0; i < ctx->n_args; i++)
+		args = strv_push(args, ctx->args[i]);
+	for (size_t i = 0; i < ctx->n_files; i++)
+		args = strv_push(args, ctx->files[i]);
+	fs->arguments = args;
+	fs->n_arguments = strv_len((const char *const *)args);
+}
+
+char *pytest_job_file_of(const struct test_case *tc)
+{
+	const struct pytest_case *pc = pytest_case_of(tc);
+	if (!pc || !pc->run_arg)
+		return NULL;
+	const char *sep = strstr(pc->run_arg, "::");
+	return xstrndup(pc->run_arg, sep ? (size_t)(sep - pc->run_arg) : strlen(pc->run_arg));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **pytest_job_files(struct test_case *const *tests, size_t n,
+			bool (*selected)(void *arg, const struct test_case *tc), void *arg)
+{
+	char **v = xcalloc(n + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *f = !selected || selected(arg, tests[i]) ? pytest_job_file_of(tests[i]) : NULL;
+		if (f)
+			v[k++] = f;
+	}
+	qsort(v, k, sizeof(*v), cmp_str);
+	size_t kept = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (kept && strcmp(v[kept - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[kept++] = v[i];
+	}
+	v[kept] = NULL;
+	return v;
 }
 
 int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
@@ -226,23 +298,20 @@ int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out,
 		directive_result_release(&res);
 		return 0;
 	}
-	if (res.container.image.name) {
-		err_set(err, ENOTSUP,
-			"image `%s`: container images are not supported yet; the default container "
-			"is built from the host's Python, so drop the `image` from "
-			"maelstrom-pytest.toml",
-			res.container.image.name);
-		directive_result_release(&res);
-		return -1;
-	}
 	out->container = res.container;
 	memset(&res.container, 0, sizeof(res.container));
 	pytest_job_push_layers(&out->container, ctx, res.include_shared_libraries);
+	layers_onto_image(&out->container);
 	pytest_job_unshadow(&out->container, ctx->project_dir);
 	push_environment(&out->container, ctx);
 	if (!out->container.working_directory)
 		out->container.working_directory = xstrdup(ctx->project_dir);
-	set_command(out, ctx, pc->run_arg);
+	/* Without the host's interpreter, an image brings its own: the first
+	 * python3 on the job's PATH. */
+	bool image_python = out->container.image.name && !res.include_shared_libraries;
+	set_command(out, ctx, image_python ? "python3" : ctx->python->executable, pc->run_arg);
+	if (ctx->fork_server && res.fork_server && ctx->n_files)
+		set_fork_server(out, ctx);
 	out->timeout_s = res.timeout_s;
 	directive_result_release(&res);
 	return 0;

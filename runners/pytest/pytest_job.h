@@ -5,8 +5,9 @@
  * for /proc, /sys, /tmp and a few devices, and their mounts) are folded
  * for the test (runners/directives.h), then, after the directives' layers:
  *
- *   1. the host's Python (unless a directive set include_shared_libraries
- *      to false, which here means "bring your own interpreter"):
+ *   1. the host's Python (unless include_shared_libraries is false, which
+ *      here means "bring your own interpreter"; that is its default when
+ *      the container comes from an image, book: pytest/spec/):
  *        - a `paths` layer: the interpreter (sys.executable, every symlink
  *          on the way to the real file, and that file) and the single
  *          files of the "python" record;
@@ -23,7 +24,11 @@
  *      setup.cfg,tox.ini}` (top-level hidden directories such as .git,
  *      .venv and .maelstrom-pytest are left out), placed at the project's
  *      own absolute path, and a `stubs` layer making that directory;
- *   3. the outcome plugin (maelstrom_pytest_report.py), at its host path.
+ *   3. the outcome plugin (maelstrom_pytest_report.py), at its host path,
+ *      and, when the run uses a fork server (below), the zygote's two
+ *      modules (maelstrom_fork_server.py, maelstrom_pytest_zygote.py) with
+ *      it, for every test of the run alike, so that warm and cold tests
+ *      share one container.
  *
  * A tmpfs mount at or above the project directory (the default's /tmp,
  * for a project under /tmp) would hide it: such a mount is dropped and the
@@ -36,15 +41,31 @@
  *     PYTEST_XDIST_AUTO_NUM_WORKERS=1, PYTHONDONTWRITEBYTECODE=1
  *     PATH        the directives' PATH, or else the interpreter's directory
  *                 and /usr/local/bin:/usr/bin:/bin
+ * With an image whose `use` holds `layers`, these layers go on top of the
+ * image's (the end of `added_layers`) instead of into `layers`.
  * The working directory is the directives' when one set it, else the
- * project directory. The program is the interpreter (sys.executable), its
+ * project directory. The program is the interpreter (sys.executable), or
+ * with an image and without the host's Python "python3", found on the
+ * job's PATH (the image's, when its `use` holds `environment`); its
  * arguments
  *     -m pytest --verbose -p no:cacheprovider -p maelstrom_pytest_report
  *     EXTRA-ARGS... FILE::TEST
  * where EXTRA-ARGS are the extra-pytest-args then the
  * extra-pytest-test-args. The timeout is the directives'. A directive's
- * `ignore` makes the test IGNORED instead; a container still drawing on
- * an image is refused (images are not supported yet).
+ * `ignore` makes the test IGNORED instead.
+ *
+ * Warm containers (container/forkserver.h). Unless the `fork-server`
+ * configuration value is false (ctx->fork_server) or a directive says
+ * `fork_server = false` for the test (an extension, runners/directives.h),
+ * the job also names a fork server, the same for every test of the run:
+ * the same program, with the arguments
+ *     -m pytest -p no:cacheprovider -p maelstrom_pytest_report
+ *     -p maelstrom_pytest_zygote --verbose EXTRA-ARGS... FILE...
+ * where FILE... are the distinct files of the run's selected tests
+ * (ctx->files, from pytest_job_files). That zygote imports pytest, loads
+ * the conftests and collects those files once; each test is then forked
+ * from it. The job keeps its cold program and arguments: an executor that
+ * cannot fork it runs it cold, with the same result.
  *
  * These layer specs are the same for every test, so the client builds
  * each once per run, and the layer cache keeps them across runs until a
@@ -73,12 +94,27 @@ struct pytest_job_ctx {
 	const char *helpers_dir;    /* real path */
 	const char *const *args;    /* EXTRA-ARGS (see above) */
 	size_t n_args;
+	bool fork_server;           /* the `fork-server` value: warm containers */
+	const char *const *files;   /* the zygote's FILE... (pytest_job_files);
+				       none: every test runs cold */
+	size_t n_files;
 };
 
 /* The engine_job_fn of maelstrom-pytest (runners/engine.h); arg is a
  * struct pytest_job_ctx. */
 int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
 		    struct err **err);
+
+/* The test file part of a collected test's run argument (what comes
+ * before the first "::"), heap-allocated; NULL for a test maelstrom-pytest
+ * did not collect. */
+char *pytest_job_file_of(const struct test_case *tc);
+
+/* The zygote's FILE... for the tests[i] for which selected(arg, tests[i])
+ * holds (every test when selected is NULL): each one's pytest_job_file_of,
+ * distinct, sorted by strcmp. A NULL-terminated heap strv (core/strv.h). */
+char **pytest_job_files(struct test_case *const *tests, size_t n,
+			bool (*selected)(void *arg, const struct test_case *tc), void *arg);
 
 /* A glob pattern, relative to project_dir, matching everything below the
  * absolute directory dir, and the strip_prefix that puts the matches back
@@ -90,7 +126,8 @@ void pytest_glob_below(const char *project_dir, const char *dir, char **glob, ch
  * file system writable instead (see above). */
 void pytest_job_unshadow(struct container_spec *c, const char *project_dir);
 
-/* Appends the layers of steps 1 to 3 above to c->layers. */
+/* Appends the layers of steps 1 to 3 above to c->layers (with the
+ * zygote's modules when ctx->fork_server). */
 void pytest_job_push_layers(struct container_spec *c, const struct pytest_job_ctx *ctx,
 			    bool with_python);
 

@@ -3,10 +3,13 @@
  * the helper scripts are, which interpreters to try, and the interpreter
  * the collection helper found.
  *
- * The helpers (runners/pytest/python/ in the source tree) are two files:
- * maelstrom_pytest_collect.py, run on the host to collect the tests, and
+ * The helpers (runners/pytest/python/ in the source tree) are
+ * maelstrom_pytest_collect.py, run on the host to collect the tests,
  * maelstrom_pytest_report.py, the pytest plugin that reports each test's
- * outcome from inside its container. They are looked up, in order:
+ * outcome from inside its container, and the fork server's two modules
+ * (maelstrom_fork_server.py, the zygote protocol, and
+ * maelstrom_pytest_zygote.py, the pytest plugin that serves it; see
+ * runners/pytest/pytest_job.h). They are looked up, in order:
  *   1. $MAELSTROM_PYTEST_HELPERS, when set (it must hold them);
  *   2. <dir of the executable>/../share/maelstrom/python (installed);
  *   3. <dir of the executable>/../../runners/pytest/python (run from a
@@ -32,6 +35,8 @@
 
 #define PYTEST_COLLECT_SCRIPT "maelstrom_pytest_collect.py"
 #define PYTEST_REPORT_PLUGIN "maelstrom_pytest_report"
+#define PYTEST_ZYGOTE_PLUGIN "maelstrom_pytest_zygote"
+#define PYTEST_FORK_SERVER_MODULE "maelstrom_fork_server"
 #define PYTEST_HELPERS_ENV "MAELSTROM_PYTEST_HELPERS"
 
 struct pytest_python {

@@ -2,7 +2,8 @@
  * maelstrom-run: runs jobs described by a stream of JSON job specs, each in
  * its own container. Default mode: every job starts as soon as it is parsed,
  * and its output is printed whole when it ends. --one: exactly one job,
- * whose exit status (or killing signal) becomes ours.
+ * whose exit status (or killing signal) becomes ours. --tty: --one on a
+ * pseudo-terminal connected to ours (runners/run/tty_mode.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,10 @@
 #include "runners/client.h"
 #include "runners/client_stack.h"
 #include "core/dirs.h"
+#include "runners/run/one_spec.h"
 #include "runners/run/report.h"
+#include "runners/run/tty_escape.h"
+#include "runners/run/tty_mode.h"
 
 #define VERSION "0.1.0"
 
@@ -39,7 +43,13 @@ static const struct config_option options[] = {
 	 "signal). Positional arguments replace the job's program and arguments.",
 	 CONFIG_CLI_ONLY},
 	{"tty", 't', CONFIG_BOOL, NULL, NULL,
-	 "Run one job interactively on a pseudo-terminal (not supported yet).", CONFIG_CLI_ONLY},
+	 "Run one job interactively, like `docker exec -it`: the job gets a pseudo-terminal "
+	 "connected to this one (raw mode, window size followed) and maelstrom-run ends the "
+	 "way it ended. The job spec is read from standard input up to its closing brace, or "
+	 "from -f FILE; positional arguments (after `--` when one starts with a dash) replace "
+	 "its program and arguments. Always runs on the local worker, even when a broker is "
+	 "configured. See --escape-char.",
+	 CONFIG_CLI_ONLY},
 	{"cache-size", 0, CONFIG_SIZE, "1 GB", NULL,
 	 "Target disk space for the local worker's artifact cache.", 0},
 	{"inline-limit", 0, CONFIG_SIZE, "1 MB", NULL,
@@ -50,13 +60,19 @@ static const struct config_option options[] = {
 	 "Container image cache (default $XDG_CACHE_HOME/maelstrom/containers).", 0},
 	{"accept-invalid-remote-container-tls-certs", 0, CONFIG_BOOL, NULL, NULL,
 	 "Accept invalid TLS certificates from container registries.", 0},
+	{"container-registry-plain-http", 0, CONFIG_STRING, NULL, "HOSTS",
+	 "Registries (comma-separated HOST or HOST:PORT) spoken to in plain HTTP besides loopback.", 0},
 	{"broker", 'b', CONFIG_STRING, NULL, "HOST:PORT",
 	 "Broker to send jobs to (cluster mode); unset means standalone.", 0},
 	{"state-root", 0, CONFIG_STRING, NULL, "PATH",
 	 "State directory (default $XDG_STATE_HOME/maelstrom/run).", 0},
 	{"cache-root", 0, CONFIG_STRING, NULL, "PATH",
 	 "Local worker cache directory (default $XDG_CACHE_HOME/maelstrom/run).", 0},
-	{"escape-char", 'e', CONFIG_STRING, "^]", "CHAR", "Escape character for --tty mode.", 0},
+	{"escape-char", 'e', CONFIG_STRING, "^]", "CHAR",
+	 "Escape character for --tty mode: one ASCII character, caret notation (^]) or a byte "
+	 "literal (\\x1d). Followed by ^C it detaches (the job is killed, the exit status is "
+	 "1), by ^Z it suspends maelstrom-run, by itself it goes once to the job; followed by "
+	 "anything else, or by nothing for 1.5 s, it goes to the job as typed.", 0},
 };
 
 static const char *const env_prefixes[] = {"MAELSTROM_RUN", "MAELSTROM", NULL};
@@ -70,7 +86,8 @@ static const struct config_program program = {
 		       "lightweight container, in parallel, printing each job's output when "
 		       "it ends. Exits 0 when every job exited 0.",
 	.usage = "maelstrom-run [OPTIONS] [-f FILE]\n       maelstrom-run --one [OPTIONS] "
-		 "[PROGRAM [ARGUMENTS...]]",
+		 "[PROGRAM [ARGUMENTS...]]\n       maelstrom-run --tty [OPTIONS] [-f FILE] "
+		 "[--] [PROGRAM [ARGUMENTS...]]",
 	.options = options,
 	.n_options = sizeof(options) / sizeof(options[0]),
 	.max_positional = -1,
@@ -85,7 +102,9 @@ struct run {
 	int in_fd;
 	bool input_done;
 	bool one;
-	char *const *one_args;   /* --one: replacement program and arguments */
+	bool tty;                /* --tty (also uses one_args, one_status, one_signal) */
+	unsigned char escape;    /* --tty: escape-char */
+	char **one_args;         /* --one, --tty: replacement program and arguments */
 	size_t n_one_args;
 	size_t submitted;
 	bool failed;             /* some job failed or was rejected */
@@ -272,16 +291,21 @@ static int start_input(struct run *run, struct err **err)
 static int check_config(const struct config *cfg, void *arg, struct err **err)
 {
 	(void)arg;
-	if (config_get_bool(cfg, "tty"))
-		return err_set(err, 0, "--tty: interactive jobs are not supported yet; run the "
-			       "job without --tty");
+	bool tty = config_get_bool(cfg, "tty");
+	if (tty && config_get_bool(cfg, "one"))
+		return err_set(err, 0, "--one and --tty cannot be used together; --tty already "
+			       "runs exactly one job");
+	unsigned char esc;
+	if (tty && tty_escape_parse(config_get_string(cfg, "escape-char"), &esc, err) < 0)
+		return err_wrap(err, "%s", config_source(cfg, "escape-char"));
 	if (config_is_set(cfg, "slots") && config_get_number(cfg, "slots") < 1)
 		return err_set(err, 0, "%s: slots must be at least 1", config_source(cfg, "slots"));
-	size_t n_pos = 0;
+	size_t n_pos = 0, n_rest = 0;
 	config_positional(cfg, &n_pos);
-	if (n_pos && !config_get_bool(cfg, "one"))
-		return err_set(err, 0, "positional arguments are only accepted with --one; "
-			       "put the program in the job spec instead");
+	config_rest(cfg, &n_rest);
+	if ((n_pos || n_rest) && !config_get_bool(cfg, "one") && !tty)
+		return err_set(err, 0, "positional arguments are only accepted with --one or "
+			       "--tty; put the program in the job spec instead");
 	return 0;
 }
 
@@ -339,6 +363,78 @@ out:
 	return rc;
 }
 
+/* --tty: the terminal the user types on. Standard input when it is one;
+ * when the spec came on a standard input that is not (a pipe, a
+ * here-string), the controlling terminal if there is one, as `less` does;
+ * otherwise standard input as it is, with no terminal to set up. Returns
+ * the descriptor it opened (the caller closes it), or -1. */
+static int pick_terminal(bool spec_on_stdin, struct tty_session_config *tc)
+{
+	tc->in_fd = STDIN_FILENO;
+	tc->out_fd = STDOUT_FILENO;
+	tc->term_fd = -1;
+	if (isatty(STDIN_FILENO)) {
+		tc->term_fd = STDIN_FILENO;
+		return -1;
+	}
+	if (!spec_on_stdin)
+		return -1;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		tc->in_fd = fd;
+		tc->term_fd = fd;
+	}
+	return fd;
+}
+
+/* --tty: the spec first, while the terminal is untouched, then the session. */
+static int run_tty(struct run *run, const struct config *cfg, struct err **err)
+{
+	struct job_spec spec;
+	bool on_stdin = run->in_fd == STDIN_FILENO;
+	if (one_spec_read(run->in_fd, on_stdin ? "standard input" : config_get_string(cfg, "file"),
+			  &spec, err) < 0)
+		return -1;
+	replace_program(run, &spec);
+	struct tty_session_config tc = { .escape = run->escape };
+	_cleanup_close_ int dev_tty = pick_terminal(on_stdin, &tc);
+	struct objects o = {0};
+	int rc = -1;
+	if (reactor_new(&run->r, 0, err) < 0) {
+		job_spec_release(&spec);
+		return -1;
+	}
+	/* A reader that goes away must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if (build_objects(run, cfg, &o, err) < 0) {
+		job_spec_release(&spec);
+	} else {
+		int status = tty_mode_run(run->r, run->client, &spec, &tc, &run->one_signal, err);
+		if (status >= 0) {
+			run->one_status = status;
+			rc = 0;
+		}
+	}
+	free_objects(&o);
+	reactor_free(run->r);
+	return rc;
+}
+
+/* --one, --tty: the job's replacement program and arguments, positional
+ * ones first, then those after `--`, which may start with a dash
+ * (`maelstrom-run --tty -- /bin/sh -c 'echo hi'`). */
+static char **replacement_args(const struct config *cfg, size_t *n)
+{
+	size_t n_pos = 0, n_rest = 0;
+	char *const *pos = config_positional(cfg, &n_pos);
+	char *const *rest = config_rest(cfg, &n_rest);
+	char **v = strv_dup((const char *const *)pos);
+	for (size_t i = 0; i < n_rest; i++)
+		v = strv_push(v, rest[i]);
+	*n = n_pos + n_rest;
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -348,21 +444,26 @@ int main(int argc, char **argv)
 	struct err *err = NULL;
 	struct run run = {.in_fd = -1};
 	run.one = config_get_bool(&cfg, "one");
-	run.one_args = config_positional(&cfg, &run.n_one_args);
-	if (open_input(&run, &cfg, &err) < 0 || run_main(&run, &cfg, &err) < 0) {
+	run.tty = config_get_bool(&cfg, "tty");
+	if (run.tty)
+		tty_escape_parse(config_get_string(&cfg, "escape-char"), &run.escape, NULL);
+	run.one_args = replacement_args(&cfg, &run.n_one_args);
+	if (open_input(&run, &cfg, &err) < 0 ||
+	    (run.tty ? run_tty(&run, &cfg, &err) : run_main(&run, &cfg, &err)) < 0) {
 		program_log_error(&err);
 		run.failed = true;
 		run.one_status = 1;
 	}
 	if (run.in_fd > STDIN_FILENO)
 		close(run.in_fd);
+	strv_free(run.one_args);
 	config_release(&cfg);
 	fflush(stdout);
 	if (run.stop_signal) {
 		program_exit_signal(run.stop_signal);
 		return 128 + run.stop_signal;
 	}
-	if (run.one) {
+	if (run.one || run.tty) {
 		if (run.one_signal)
 			program_exit_signal(run.one_signal);
 		return run.one_status;

@@ -585,3 +585,206 @@ t_pytest_outcomes_match_plain_pytest() {
 	expect_eq "outcomes" "$expected" "$(printf '%s' "$got" | sort)" || return 1
 	expect_eq "as many results as pytest" 21 "$(pt_result_lines | wc -l)"
 }
+
+# ---- warm containers (fork servers) --------------------------------------------
+#
+# The isolation fixture (tests/fixtures/pytest-isolation) holds pairs of
+# tests that break each other when they share a process, an environment, a
+# /tmp, a network or a PID namespace (tests/test_leaks.py), a test that ends
+# its interpreter with os._exit(7) and one after it (tests/test_exit.py), a
+# test that checks how it started (tests/test_mode.py: warm when forked from
+# a zygote, cold otherwise, against $EXPECTED_START), one that a directive's
+# `fork_server = false` keeps cold (tests/test_cold_only.py), and four slow
+# ones (tests/test_slow.py, selected only by the zygote-killing test).
+
+PI_FIXTURE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/pytest-isolation" 2>/dev/null && pwd)
+PI_L=tests/test_leaks.py
+PI_LEAKS="$PI_L::test_module_state_a $PI_L::test_module_state_b $PI_L::test_environ_a
+$PI_L::test_environ_b $PI_L::test_tmp_a $PI_L::test_tmp_b $PI_L::test_leftover_process_a
+$PI_L::test_leftover_process_b"
+PI_FAST='!markers.contains(slow)'
+
+# pi_setup: the isolation fixture in $SCRATCH/iso (the working directory).
+pi_setup() {
+	pt_find_python || return 2
+	PT=$BUILD/bin/maelstrom-pytest
+	[ -x "$PT" ] || { fail "maelstrom-pytest is not built ($PT missing)"; return 1; }
+	[ -d "$PI_FIXTURE" ] || { fail "fixture missing: tests/fixtures/pytest-isolation"; return 1; }
+	mkdir -p "$SCRATCH/iso" || return 1
+	(cd "$PI_FIXTURE" && tar --exclude=__pycache__ --exclude=./.maelstrom-pytest -cf - .) |
+		(cd "$SCRATCH/iso" && tar -xpf -) || { fail "cannot copy the isolation fixture"; return 1; }
+	export MAELSTROM_PYTEST_PYTHON=$PT_PY NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
+	cd "$SCRATCH/iso" || return 1
+}
+
+# pt_verdicts: "NODEID WORD" for every result line of $OUT, sorted.
+pt_verdicts() {
+	pt_result_lines | awk '{ w = $0; sub(/ \.\.\.+ /, "\t", w); split(w, p, "\t");
+		split(p[2], q, " "); print $1, q[1] }' | sort
+}
+
+# pt_job_specs: "NODEID<TAB>JOB-SPEC-JSON" for each job in a debug log ($ERR).
+pt_job_specs() {
+	printf '%s\n' "$ERR" | sed -n 's/^maelstrom-pytest: debug: \(.*\): job spec: \(.*\)$/\1\t\2/p'
+}
+
+# pi_expect_isolated: the verdicts of a run of the fixture's fast tests.
+pi_expect_isolated() {
+	expect_eq "exit (test_os_exit fails)" 1 "$CODE" || { pt_dump; return 1; }
+	local t
+	for t in $PI_LEAKS tests/test_exit.py::test_after_exit tests/test_mode.py::test_start_mode \
+		tests/test_cold_only.py::test_always_cold; do
+		expect_pt "$t" OK || return 1
+	done
+	expect_pt tests/test_exit.py::test_os_exit FAIL || return 1
+	expect_eq "result lines" 12 "$(pt_result_lines | wc -l)"
+}
+
+t_pytest_warm_tests_are_isolated() {
+	pi_setup || return "$(pt_skip $?)"
+	EXPECTED_START=warm pt --ui simple -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	# The same tests break each other in one pytest process (in namespaces
+	# of their own, so that the listener they leave dies with the run and
+	# their port and files are private): the pairs can fail.
+	mkdir -p "$SCRATCH/plain-tmp"
+	ISOLATION_TMP=$SCRATCH/plain-tmp timeout 120 unshare -rnpf --mount-proc \
+		sh -c 'ip link set lo up && exec "$0" -m pytest -p no:cacheprovider -q -rf "$1"' \
+		"$PT_PY" "$PI_L" >"$SCRATCH/plain.out" 2>&1
+	local pair failed
+	for pair in module_state environ tmp leftover_process; do
+		failed=$(grep -cE "^FAILED $PI_L::test_${pair}_[ab]( |\$)" "$SCRATCH/plain.out")
+		expect_eq "tests of the $pair pair failing in one pytest process" 1 "$failed" || {
+			tail -20 "$SCRATCH/plain.out" >&2
+			return 1
+		}
+	done
+}
+
+t_pytest_warm_and_cold_give_the_same_verdicts() {
+	pi_setup || return "$(pt_skip $?)"
+	EXPECTED_START=cold pt --ui simple --fork-server=false -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	local cold
+	cold=$(pt_verdicts)
+	EXPECTED_START=warm pt --ui simple -i "$PI_FAST"
+	expect_eq "isolation fixture: warm verdicts = cold verdicts" "$cold" "$(pt_verdicts)" || return 1
+	# The main fixture: warm, cold and plain pytest agree (the sleepers
+	# left out: the timeout exists only in maelstrom-pytest.toml).
+	pt_setup || return 1
+	local sleepers="node_id.equals($PT_S::test_sleeps_past_timeout) | node_id.equals($PT_S::test_sleeps_two_seconds)"
+	pt --ui simple -x "$sleepers"
+	local warm
+	warm=$(pt_verdicts)
+	expect_eq "warm result lines" 20 "$(printf '%s\n' "$warm" | grep -c .)" || { pt_dump; return 1; }
+	pt --ui simple --fork-server=false -x "$sleepers"
+	expect_eq "main fixture: warm verdicts = cold verdicts" "$warm" "$(pt_verdicts)" || return 1
+	timeout 120 "$PT_PY" -m pytest -p no:cacheprovider -v --deselect "$PT_S::test_sleeps_past_timeout" \
+		--deselect "$PT_S::test_sleeps_two_seconds" >"$SCRATCH/plain.out" 2>&1
+	local plain
+	plain=$(sed -nE 's/^([^ ]+::[^ ]+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)( .*)?$/\1 \2/p' \
+		"$SCRATCH/plain.out" |
+		sed -e 's/ PASSED$/ OK/' -e 's/ FAILED$/ FAIL/' -e 's/ XPASS$/ OK/' | sort)
+	expect_eq "main fixture: warm verdicts = plain pytest's" "$plain" "$warm"
+}
+
+t_pytest_fork_server_option_and_directive() {
+	pi_setup || return "$(pt_skip $?)"
+	# Warm by default: every job names the same zygote, whose files are
+	# those of the selected tests (test_slow.py is not selected), except
+	# the test a directive keeps cold.
+	EXPECTED_START=warm pt -L debug --ui simple -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	local specs
+	specs=$(pt_job_specs)
+	expect_eq "job specs in the debug log" 12 "$(printf '%s\n' "$specs" | grep -c .)" || return 1
+	expect_eq "jobs without a fork server" "tests/test_cold_only.py::test_always_cold" \
+		"$(printf '%s\n' "$specs" | awk -F'\t' 'index($2, "\"fork_server\"") == 0 { print $1 }')" ||
+		return 1
+	local zygotes
+	zygotes=$(printf '%s\n' "$specs" | cut -f2 | jq -c 'select(.fork_server) | .fork_server' | sort -u)
+	expect_eq "distinct zygotes" 1 "$(printf '%s\n' "$zygotes" | grep -c .)" || return 1
+	expect_eq "the zygote's files" '["tests/test_cold_only.py","tests/test_exit.py","tests/test_leaks.py","tests/test_mode.py"]' \
+		"$(printf '%s\n' "$zygotes" | jq -c '.arguments[-4:]')" || return 1
+	expect_eq "the zygote's plugins" '["-m","pytest","-p","no:cacheprovider","-p","maelstrom_pytest_report","-p","maelstrom_pytest_zygote","--verbose"]' \
+		"$(printf '%s\n' "$zygotes" | jq -c '.arguments[:9]')" || return 1
+	# --fork-server=false, the environment, the config file: all cold.
+	EXPECTED_START=cold pt -L debug --ui simple --fork-server=false -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	expect_eq "fork servers with --fork-server=false" 0 "$(pt_job_specs | grep -c '"fork_server"')" || return 1
+	EXPECTED_START=cold MAELSTROM_PYTEST_FORK_SERVER=false pt --ui simple -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	mkdir -p "$XDG_CONFIG_HOME/maelstrom/pytest"
+	echo 'fork-server = false' >"$XDG_CONFIG_HOME/maelstrom/pytest/config.toml"
+	EXPECTED_START=cold pt --ui simple -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	# The command line wins over the file.
+	EXPECTED_START=warm pt --ui simple --fork-server=true -i "$PI_FAST"
+	pi_expect_isolated || return 1
+	# A test that expected the other mode fails: the check can fail.
+	EXPECTED_START=cold pt --ui simple --fork-server=true -i 'name.equals(test_start_mode)'
+	expect_pt tests/test_mode.py::test_start_mode FAIL
+}
+
+# pi_descendants PID: every descendant of PID, one per line.
+pi_descendants() {
+	local kids k
+	kids=$(pgrep -P "$1" 2>/dev/null)
+	for k in $kids; do
+		echo "$k"
+		pi_descendants "$k"
+	done
+}
+
+t_pytest_killed_zygote_costs_no_test() {
+	pi_setup || return "$(pt_skip $?)"
+	# Four 3 s tests at four slots, warm; once the zygote has been up a
+	# second (the tests forked from it are running), it is killed.
+	timeout 180 "$PT" --ui simple --slots 4 -i 'markers.contains(slow)' \
+		>"$SCRATCH/pt.out" 2>"$SCRATCH/pt.err" </dev/null &
+	local run=$! zygote="" i p
+	for i in $(seq 300); do
+		for p in $(pi_descendants "$run"); do
+			if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -- '-p maelstrom_pytest_zygote '; then
+				zygote=$p
+				break
+			fi
+		done
+		[ -n "$zygote" ] && break
+		kill -0 "$run" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -n "$zygote" ]; then
+		sleep 1
+		kill -KILL "$zygote" 2>/dev/null
+	fi
+	wait "$run"
+	CODE=$?
+	OUT=$(cat "$SCRATCH/pt.out")
+	ERR=$(cat "$SCRATCH/pt.err")
+	[ -n "$zygote" ] || fail "no zygote process (-p maelstrom_pytest_zygote) was seen under maelstrom-pytest" ||
+		{ pt_dump; return 1; }
+	expect_eq "exit" 0 "$CODE" || { pt_dump; return 1; }
+	for i in 0 1 2 3; do
+		expect_pt "tests/test_slow.py::test_slow[$i]" OK || return 1
+	done
+	expect_eq "result lines" 4 "$(pt_result_lines | wc -l)"
+}
+
+t_pytest_warm_on_a_cluster() {
+	pi_setup || return "$(pt_skip $?)"
+	source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh" || return 1
+	cluster_up || return 1
+	cluster_start_broker || return 1
+	cluster_start_worker worker1 2 || return 1
+	cluster_wait_workers 1 || return 1
+	local o=$SCRATCH/pt.out e=$SCRATCH/pt.err
+	EXPECTED_START=warm cluster_exec client timeout 180 "$PT" --broker "$BROKER_ADDR" --ui simple \
+		-i "$PI_FAST" >"$o" 2>"$e" </dev/null
+	CODE=$?
+	OUT=$(cat "$o")
+	ERR=$(cat "$e")
+	# test_start_mode passing says the worker forked it from a zygote.
+	pi_expect_isolated || return 1
+	expect_eq "jobs the broker completed" 12 "$(cluster_jq '.stats.jobs_completed')"
+}

@@ -508,18 +508,56 @@ static void test_job_custom_directives(void **state)
 	job_fixture_release(&f);
 }
 
-static void test_job_refuses_images(void **state)
+/* On an image: the binary goes on top of the image's layers (added_layers),
+ * without its shared libraries unless the directives ask for them. */
+static void test_job_on_an_image(void **state)
 {
 	(void)state;
 	struct job_fixture f;
-	job_fixture(&f, "[[directives]]\nimage = \"docker://rust\"\n");
+	job_fixture(&f, "[[directives]]\nimage = \"docker://rust\"\n"
+			"added_layers = [{ stubs = [\"/tmp/\"] }]\n");
 	struct job_spec spec = {0};
 	bool ignored = false;
 	struct err *e = NULL;
-	assert_int_equal(cargo_job_make(&f.ctx, f.cases[0], &spec, &ignored, &e), -1);
-	assert_non_null(strstr(err_msg(e), "docker://rust"));
-	assert_non_null(strstr(err_msg(e), "not supported"));
-	err_free(&e);
+	if (cargo_job_make(&f.ctx, f.cases[0], &spec, &ignored, &e) < 0)
+		fail_msg("cargo_job_make: %s", err_msg(e));
+	struct container_spec *c = &spec.container;
+	assert_string_equal(c->image.name, "docker://rust");
+	assert_true(c->image.use_layers);
+	assert_true(c->image.use_environment);
+	assert_int_equal(c->n_layers, 0);
+	assert_int_equal(c->n_added_layers, 2);
+	assert_int_equal(c->added_layers[0].kind, LAYER_STUBS);
+	assert_int_equal(c->added_layers[1].kind, LAYER_PATHS);
+	assert_string_equal(c->added_layers[1].paths[0], "/w/target/debug/deps/alpha-1");
+	assert_string_equal(spec.program, "/alpha-1");
+	job_spec_release(&spec);
+	job_fixture_release(&f);
+
+	job_fixture(&f, "[[directives]]\nimage = \"docker://rust\"\n"
+			"include_shared_libraries = true\n");
+	memset(&spec, 0, sizeof(spec));
+	if (cargo_job_make(&f.ctx, f.cases[0], &spec, &ignored, &e) < 0)
+		fail_msg("cargo_job_make: %s", err_msg(e));
+	c = &spec.container;
+	assert_int_equal(c->n_layers, 0);
+	assert_int_equal(c->n_added_layers, 2);
+	assert_int_equal(c->added_layers[0].kind, LAYER_SHARED_LIBS);
+	assert_int_equal(c->added_layers[1].kind, LAYER_PATHS);
+	job_spec_release(&spec);
+	job_fixture_release(&f);
+
+	/* An image used for its environment only: the layers stay `layers`. */
+	job_fixture(&f, "[[directives]]\n"
+			"image = { name = \"docker://rust\", use = [\"environment\"] }\n"
+			"layers = [{ stubs = [\"/tmp/\"] }]\n");
+	memset(&spec, 0, sizeof(spec));
+	if (cargo_job_make(&f.ctx, f.cases[0], &spec, &ignored, &e) < 0)
+		fail_msg("cargo_job_make: %s", err_msg(e));
+	c = &spec.container;
+	assert_false(c->image.use_layers);
+	assert_int_equal(c->n_added_layers, 0);
+	assert_int_equal(c->n_layers, 2);
 	job_spec_release(&spec);
 	job_fixture_release(&f);
 }
@@ -850,7 +888,7 @@ int main(void)
 		cmocka_unit_test(test_expand_build_dir),
 		cmocka_unit_test(test_job_default_directives),
 		cmocka_unit_test(test_job_custom_directives),
-		cmocka_unit_test(test_job_refuses_images),
+		cmocka_unit_test(test_job_on_an_image),
 		cmocka_unit_test(test_build_stream),
 		cmocka_unit_test(test_build_failure),
 		cmocka_unit_test(test_build_free_inside_callback),

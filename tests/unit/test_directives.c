@@ -136,6 +136,11 @@ static void test_init_examples_are_valid(void **state)
 	assert_int_equal(r.timeout_s, 120);
 	assert_string_equal(r.container.image.name, "docker://python:3.12-slim");
 	assert_false(r.include_shared_libraries);
+	assert_true(r.fork_server);
+	directive_result_release(&r);
+	struct tcase cold = { "pkg", "test_y", NULL, NULL, "tests/import_order/b.py", "" };
+	apply(d, &cold, &r);
+	assert_false(r.fork_server);
 	directive_result_release(&r);
 	directives_free(d);
 	free(py);
@@ -366,6 +371,47 @@ static void test_include_shared_libraries(void **state)
 	directives_free(d);
 }
 
+/* maelstrom-pytest's `fork_server` (an extension): true unless the last
+ * matching directive that set it said false. */
+static void test_fork_server(void **state)
+{
+	(void)state;
+	struct directives *d = load_fl("[[directives]]\n"
+				       "filter = \"file.starts_with(cold/)\"\n"
+				       "fork_server = false\n"
+				       "[[directives]]\n"
+				       "filter = \"name.equals(test_warm_again)\"\n"
+				       "fork_server = true\n"
+				       "[[directives]]\n"
+				       "filter = \"name.equals(test_other)\"\n"
+				       "timeout = 5\n",
+				       &filter_flavor_pytest);
+	const struct tcase tests[] = {
+		{ "p", "test_a", NULL, NULL, "warm/a.py", "" },
+		{ "p", "test_b", NULL, NULL, "cold/b.py", "" },
+		{ "p", "test_warm_again", NULL, NULL, "cold/b.py", "" },
+		{ "p", "test_other", NULL, NULL, "cold/b.py", "" },
+	};
+	bool want[] = { true, false, true, false };
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+		struct directive_result r;
+		apply(d, &tests[i], &r);
+		if (r.fork_server != want[i])
+			fail_msg("%s: fork_server %d, want %d", tests[i].name, r.fork_server,
+				 want[i]);
+		directive_result_release(&r);
+	}
+	directives_free(d);
+
+	/* No directive at all: warm. */
+	d = load_fl("", &filter_flavor_pytest);
+	struct directive_result r;
+	apply(d, &tests[1], &r);
+	assert_true(r.fork_server);
+	directive_result_release(&r);
+	directives_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_replace_and_add),
 		cmocka_unit_test(test_filters_select),
 		cmocka_unit_test(test_include_shared_libraries),
+		cmocka_unit_test(test_fork_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,14 @@ static void test_errors_directive_fields(void **state)
 			"pattern");
 	check_error("[[directives]]\nignore = \"yes\"\n",
 		    DEF ":2:10: field `directives[0].ignore`: expected true or false");
+	check_error_fl("[[directives]]\nfork_server = \"no\"\n", &filter_flavor_pytest,
+		       DEF ":2:15: field `directives[0].fork_server`: expected true or false");
+	check_error("[[directives]]\nfork_server = false\n",
+		    DEF ":2:15: field `directives[0].fork_server`: only maelstrom-pytest runs "
+			"tests from a fork server; remove this field");
+	check_error_fl("[[directives]]\nfork_servers = false\n", &filter_flavor_pytest,
+		       DEF ":2:16: unknown field `directives[0].fork_servers` (did you mean "
+			   "`fork_server`?)");
 	check_error("[[directives]]\ninclude_shared_libraries = 1\n",
 		    DEF ":2:28: field `directives[0].include_shared_libraries`: expected true or "
 			"false");

@@ -291,6 +291,67 @@ static void test_fds_stdin_and_session(void **state)
 	mount_plan_free(p);
 }
 
+/* launch_request.extra_fd becomes fd 3 (LAUNCH_EXTRA_FD); 0 passes none.
+ * controlling_tty on a stdin that is no terminal fails cleanly. */
+static void test_extra_fd_and_tty_request(void **state)
+{
+	(void)state;
+	struct shape s = { .mounts = { M(MOUNT_PROC, "/proc") }, .n_mounts = 1 };
+	struct mount_plan *p = compile(&s);
+	static const char *const env[] = { "PATH=/bin", NULL };
+	const char *argv[] = { "sh", "-c",
+		"echo via3 >&3; for f in /proc/self/fd/*; do echo ${f##*/}; done", NULL };
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int out = memfd_create("out", MFD_CLOEXEC);
+	int extra[2];
+	assert_int_equal(pipe2(extra, O_CLOEXEC), 0);
+	struct launch_request req = {
+		.plan = p, .program = "sh", .argv = argv, .envp = env,
+		.stdin_fd = in, .stdout_fd = out, .stderr_fd = out, .extra_fd = extra[1],
+	};
+	struct launch_result res;
+	enum launch_failure failure;
+	struct err *e = NULL;
+	if (container_launch(&req, &res, &failure, &e) < 0)
+		fail_msg("%s", err_msg(e));
+	assert_int_equal(wait_job(res.pidfd), 0);
+	close(res.pidfd);
+	close(extra[1]);
+	char buf[64];
+	slurp(extra[0], buf, sizeof(buf));
+	assert_string_equal(buf, "via3\n");
+	close(extra[0]);
+	char text[256];
+	slurp(out, text, sizeof(text));
+	/* 0 1 2, the extra fd as 3, and 4: the directory the glob reads. */
+	assert_string_equal(text, "0\n1\n2\n3\n4\n");
+
+	/* No extra fd (zeroed field): fd 3 is the glob's again. */
+	req.extra_fd = 0;
+	const char *argv2[] = { "sh", "-c", "for f in /proc/self/fd/*; do echo ${f##*/}; done",
+				NULL };
+	req.argv = argv2;
+	assert_int_equal(ftruncate(out, 0), 0);
+	assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+	if (container_launch(&req, &res, &failure, &e) < 0)
+		fail_msg("%s", err_msg(e));
+	assert_int_equal(wait_job(res.pidfd), 0);
+	close(res.pidfd);
+	slurp(out, text, sizeof(text));
+	assert_string_equal(text, "0\n1\n2\n3\n");
+
+	/* A controlling terminal needs a terminal. */
+	req.controlling_tty = true;
+	assert_int_equal(container_launch(&req, &res, &failure, &e), -1);
+	assert_int_equal(failure, LAUNCH_SYSTEM_ERROR);
+	assert_non_null(strstr(err_msg(e), "controlling terminal"));
+	assert_non_null(strstr(err_msg(e), "Inappropriate ioctl"));
+	err_free(&e);
+	close(in);
+	close(out);
+	mount_plan_free(p);
+}
+
 static void test_signals_reset(void **state)
 {
 	(void)state;
@@ -428,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_mount_point_missing_at_run_time),
 		cmocka_unit_test(test_fds_stdin_and_session),
+		cmocka_unit_test(test_extra_fd_and_tty_request),
 		cmocka_unit_test(test_signals_reset),
 		cmocka_unit_test(test_kill_whole_container),
 		cmocka_unit_test(test_failure_leaves_nothing_behind),

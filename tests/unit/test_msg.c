@@ -618,6 +618,113 @@ static void test_wire_job_validation(void **state)
 				"\"a??bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"");
 }
 
+/* A fork server's argv crosses the wire and comes out as the worker job's
+ * fork_server_argv; a job without one stays cold (NULL). */
+static void test_wire_job_fork_server(void **state)
+{
+	(void)state;
+	const char *zygote[] = { "python3", "-m", "zygote", "", NULL };
+	struct worker_job job = { .program = "true", .fork_server_argv = zygote };
+	Maelstrom__ResolvedJob *rj = msg_resolved_job_new(&job);
+	assert_int_equal(rj->n_fork_server_argv, 4);
+	Maelstrom__JobRequest rq = MAELSTROM__JOB_REQUEST__INIT;
+	rq.job_id = 9;
+	rq.job = rj;
+	msg_t m;
+	msg_init(&m);
+	m.msg_case = MAELSTROM__ENVELOPE__MSG_JOB_REQUEST;
+	m.job_request = &rq;
+	msg_t *got = round_trip(&m);
+	msg_resolved_job_free(rj);
+	struct wire_job wj;
+	struct err *e = NULL;
+	if (msg_wire_job_from(got->job_request->job, &wj, &e) < 0)
+		fail_msg("%s", err_msg(e));
+	msg_free(got);
+	assert_non_null(wj.job.fork_server_argv);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(wj.job.fork_server_argv[i], zygote[i]);
+	assert_null(wj.job.fork_server_argv[4]);
+	assert_string_equal(wj.job.program, "true");
+	msg_wire_job_release(&wj);
+
+	struct worker_job cold = { .program = "true" };
+	rj = msg_resolved_job_new(&cold);
+	assert_int_equal(rj->n_fork_server_argv, 0);
+	assert_int_equal(msg_wire_job_from(rj, &wj, NULL), 0);
+	assert_null(wj.job.fork_server_argv);
+	msg_wire_job_release(&wj);
+	msg_resolved_job_free(rj);
+
+	struct job_fixture f;
+	fixture_init(&f);
+	char *bad[] = { "", "-m" };
+	f.rj.n_fork_server_argv = 2;
+	f.rj.fork_server_argv = bad;
+	expect_job_error(&f.rj, "job.fork_server_argv[0]: the zygote's program must not be "
+				"empty (send no fork_server_argv to run the job cold)");
+	char *holes[] = { "z", NULL };
+	f.rj.fork_server_argv = holes;
+	expect_job_error(&f.rj, "job.fork_server_argv[1]: missing");
+}
+
+/* Equal containers and zygotes give equal keys; any difference in what
+ * the executor starts a zygote with gives another key; no fork server,
+ * no key. */
+static void test_fork_server_key(void **state)
+{
+	(void)state;
+	struct job_fixture f;
+	fixture_init(&f);
+	struct digest k0, k1, k;
+	memset(&k, 0x77, sizeof k);
+	assert_false(msg_fork_server_key(&f.rj, &k));
+	assert_int_equal(k.bytes[0], 0x77);   /* untouched */
+	assert_false(msg_fork_server_key(NULL, &k));
+
+	char *zygote[] = { "python3", "-m", "zygote" };
+	f.rj.n_fork_server_argv = 3;
+	f.rj.fork_server_argv = zygote;
+	assert_true(msg_fork_server_key(&f.rj, &k0));
+	f.rj.program = "/bin/other";   /* the job's own command is not in the key */
+	assert_true(msg_fork_server_key(&f.rj, &k1));
+	assert_true(digest_equal(&k0, &k1));
+
+	char *zygote2[] = { "python3", "-mzygote" };
+	f.rj.n_fork_server_argv = 2;
+	f.rj.fork_server_argv = zygote2;
+	assert_true(msg_fork_server_key(&f.rj, &k));
+	assert_false(digest_equal(&k0, &k));
+
+	fixture_init(&f);
+	f.rj.n_fork_server_argv = 3;
+	f.rj.fork_server_argv = zygote;
+	f.env[1] = "B=3";
+	assert_true(msg_fork_server_key(&f.rj, &k));
+	assert_false(digest_equal(&k0, &k));
+
+	fixture_init(&f);
+	f.rj.n_fork_server_argv = 3;
+	f.rj.fork_server_argv = zygote;
+	f.digests[1][0] = 1;
+	assert_true(msg_fork_server_key(&f.rj, &k));
+	assert_false(digest_equal(&k0, &k));
+
+	fixture_init(&f);
+	f.rj.n_fork_server_argv = 3;
+	f.rj.fork_server_argv = zygote;
+	f.rj.working_directory = "/w";
+	assert_true(msg_fork_server_key(&f.rj, &k));
+	assert_false(digest_equal(&k0, &k));
+
+	fixture_init(&f);
+	f.rj.n_fork_server_argv = 3;
+	f.rj.fork_server_argv = zygote;
+	f.rj.network = MAELSTROM__NETWORK__NETWORK_LOOPBACK;
+	assert_true(msg_fork_server_key(&f.rj, &k));
+	assert_false(digest_equal(&k0, &k));
+}
+
 /* Unknown enum numbers survive protobuf-c's decoding; validation catches
  * them after a real trip over the wire. */
 static void test_wire_job_bad_enum_over_the_wire(void **state)
@@ -743,6 +850,8 @@ int main(void)
 		cmocka_unit_test(test_wire_job_minimal),
 		cmocka_unit_test(test_wire_job_validation),
 		cmocka_unit_test(test_wire_job_bad_enum_over_the_wire),
+		cmocka_unit_test(test_wire_job_fork_server),
+		cmocka_unit_test(test_fork_server_key),
 		cmocka_unit_test(test_job_result_round_trip),
 		cmocka_unit_test(test_job_result_every_outcome),
 		cmocka_unit_test(test_job_result_unknown_outcome),

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/spec_json.h"
 #include "core/strv.h"
 #include "runners/pytest/pytest_collect.h"
 #include "runners/pytest/pytest_job.h"
@@ -496,10 +497,17 @@ static void test_job_directives(void **state)
 	job_spec_release(&spec);
 	job_fixture_release(&f);
 
+	/* On an image: its python3, no host interpreter layers, and the
+	 * project's and the plugin's layers on top of the image's. */
 	job_fixture(&f, "[[directives]]\nimage = \"docker://python:3.12\"\n", "/p");
-	assert_int_equal(pytest_job_make(&f.ctx, f.col.tests[0], &spec, &ignored, &e), -1);
-	assert_non_null(strstr(err_msg(e), "not supported yet"));
-	err_free(&e);
+	if (pytest_job_make(&f.ctx, f.col.tests[0], &spec, &ignored, &e) < 0)
+		fail_msg("pytest_job_make: %s", err_msg(e));
+	assert_string_equal(spec.program, "python3");
+	assert_int_equal(spec.container.n_layers, 0);
+	assert_true(spec.container.n_added_layers >= 3);
+	for (size_t i = 0; i < spec.container.n_added_layers; i++)
+		assert_int_not_equal(spec.container.added_layers[i].kind, LAYER_SHARED_LIBS);
+	assert_string_equal(spec.container.added_layers[0].glob, PYTEST_PROJECT_GLOB);
 	job_spec_release(&spec);
 	/* A test case that maelstrom-pytest did not collect cannot run. */
 	struct test_case stray = {.id = "x", .display = "x"};
@@ -508,6 +516,120 @@ static void test_job_directives(void **state)
 	err_free(&e);
 	job_spec_release(&spec);
 	job_fixture_release(&f);
+}
+
+/* Warm containers: the run's zygote spec, its modules in the plugin layer,
+ * and the ways to turn it off. */
+static void test_job_fork_server(void **state)
+{
+	(void)state;
+	struct job_fixture f;
+	job_fixture(&f,
+		    "[[directives]]\n"
+		    "layers = [{ stubs = [\"/tmp/\"] }]\n"
+		    "[[directives]]\n"
+		    "filter = \"name.starts_with(Cold)\"\n"
+		    "fork_server = false\n",
+		    "/home/u/proj");
+	const char *extra[] = {"-x"};
+	const char *files[] = {"a.py", "sub/tests/test_a.py"};
+	f.ctx.args = extra;
+	f.ctx.n_args = 1;
+	f.ctx.fork_server = true;
+	f.ctx.files = files;
+	f.ctx.n_files = 2;
+	struct job_spec spec = {0};
+	bool ignored;
+	struct err *e = NULL;
+	if (pytest_job_make(&f.ctx, f.col.tests[0], &spec, &ignored, &e) < 0)
+		fail_msg("pytest_job_make: %s", err_msg(e));
+	assert_string_equal(spec.fork_server.program, "/usr/bin/python3");
+	const char *want[] = {"-m", "pytest", "-p", "no:cacheprovider", "-p",
+			      "maelstrom_pytest_report", "-p", "maelstrom_pytest_zygote",
+			      "--verbose", "-x", "a.py", "sub/tests/test_a.py"};
+	assert_int_equal(spec.fork_server.n_arguments, ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_string_equal(spec.fork_server.arguments[i], want[i]);
+	/* The job itself stays what runs cold. */
+	assert_string_equal(spec.program, "/usr/bin/python3");
+	assert_string_equal(spec.arguments[spec.n_arguments - 1],
+			    "sub/tests/test_a.py::TestK::test_m[1]");
+	assert_string_equal(spec.arguments[2], "--verbose");
+	const struct layer_spec *plugin = find_layer(&spec.container, LAYER_PATHS, 1);
+	assert_int_equal(plugin->n_paths, 3);
+	assert_string_equal(plugin->paths[0], "/opt/mp/python/maelstrom_pytest_report.py");
+	assert_string_equal(plugin->paths[1], "/opt/mp/python/maelstrom_fork_server.py");
+	assert_string_equal(plugin->paths[2], "/opt/mp/python/maelstrom_pytest_zygote.py");
+	json_t *warm_json = job_spec_to_json(&spec);
+	job_spec_release(&spec);
+
+	/* A directive turns it off for one test; the container stays the same. */
+	struct test_case *tc = f.col.tests[0];
+	char *name = tc->name;
+	tc->name = strdup("Cold::t");
+	assert_int_equal(pytest_job_make(&f.ctx, tc, &spec, &ignored, &e), 0);
+	assert_null(spec.fork_server.program);
+	json_t *cold_json = job_spec_to_json(&spec);
+	json_object_del(warm_json, "fork_server");
+	assert_true(json_equal(warm_json, cold_json));
+	json_decref(warm_json);
+	json_decref(cold_json);
+	job_spec_release(&spec);
+	free(tc->name);
+	tc->name = name;
+
+	/* No files known (nothing selected): cold. */
+	f.ctx.n_files = 0;
+	assert_int_equal(pytest_job_make(&f.ctx, tc, &spec, &ignored, &e), 0);
+	assert_null(spec.fork_server.program);
+	job_spec_release(&spec);
+
+	/* fork-server = false: cold, and no zygote modules in the container. */
+	f.ctx.n_files = 2;
+	f.ctx.fork_server = false;
+	assert_int_equal(pytest_job_make(&f.ctx, tc, &spec, &ignored, &e), 0);
+	assert_null(spec.fork_server.program);
+	assert_int_equal(find_layer(&spec.container, LAYER_PATHS, 1)->n_paths, 1);
+	job_spec_release(&spec);
+	job_fixture_release(&f);
+}
+
+static bool not_b(void *arg, const struct test_case *tc)
+{
+	(void)arg;
+	return strstr(tc->id, "b.py") == NULL;
+}
+
+/* The zygote's files: distinct, sorted, selected only. */
+static void test_job_files(void **state)
+{
+	(void)state;
+	struct pytest_collection c = {.exit_code = -1};
+	const char *ids[] = {"z/c.py::t1", "b.py::t", "a.py::K::t[x::y]", "z/c.py::t2", "a.py::u"};
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		char rec[512];
+		snprintf(rec, sizeof(rec), "{\"type\": \"test\", \"node_id\": \"%s\"}", ids[i]);
+		feed(&c, rec);
+	}
+	char *f = pytest_job_file_of(c.tests[2]);
+	assert_string_equal(f, "a.py");
+	free(f);
+	char **v = pytest_job_files(c.tests, c.n_tests, NULL, NULL);
+	assert_int_equal(strv_len((const char *const *)v), 3);
+	assert_string_equal(v[0], "a.py");
+	assert_string_equal(v[1], "b.py");
+	assert_string_equal(v[2], "z/c.py");
+	strv_free(v);
+	v = pytest_job_files(c.tests, c.n_tests, not_b, NULL);
+	assert_int_equal(strv_len((const char *const *)v), 2);
+	assert_string_equal(v[1], "z/c.py");
+	strv_free(v);
+	v = pytest_job_files(c.tests, 0, NULL, NULL);
+	assert_null(v[0]);
+	strv_free(v);
+	struct test_case stray = {.id = "x", .display = "x"};
+	assert_null(pytest_job_file_of(&stray));
+	pytest_collection_release(&c);
 }
 
 /* ---- interpreters and helpers --------------------------------------------------------- */
@@ -827,6 +949,8 @@ int main(void)
 		cmocka_unit_test(test_job_default),
 		cmocka_unit_test(test_job_project_under_tmp),
 		cmocka_unit_test(test_job_directives),
+		cmocka_unit_test(test_job_fork_server),
+		cmocka_unit_test(test_job_files),
 		cmocka_unit_test(test_candidates_and_helpers),
 		cmocka_unit_test(test_collect_tries_interpreters),
 		cmocka_unit_test(test_real_helpers),

@@ -566,6 +566,101 @@ static void test_large_queue(void **state)
 	free(ref);
 }
 
+/* A worker that was sent a job's fork server is preferred, before layers
+ * and load; without a free slot there the job goes elsewhere, which then
+ * has it warm too. */
+static void test_prefers_warm(void **state)
+{
+	(void)state;
+	struct sched s;
+	sched_init(&s);
+	struct sched_worker w1, w2;
+	sched_worker_add(&s, &w1, 2);
+	sched_worker_add(&s, &w2, 2);
+	struct digest key = dg(100), other = dg(101);
+	struct digest layers[] = {dg(1)};
+	struct sched_job a, b, c, d, e;
+	struct sched_worker *got;
+
+	/* b holds the layer of a job on w2 with no fork server. */
+	sched_job_init(&b, 0, 0, layers, 1);
+	sched_job_init(&a, 0, 0, NULL, 0);
+	sched_job_set_warm_key(&a, &key);
+	sched_enqueue(&s, &a);
+	assert_ptr_equal(sched_next(&s, &got), &a);
+	assert_ptr_equal(got, &w1);
+	assert_true(sched_worker_has_warm(&w1, &key));
+	assert_false(sched_worker_has_warm(&w2, &key));
+	assert_false(sched_worker_has_warm(&w1, &other));
+	assert_false(sched_worker_has_warm(&w1, NULL));
+	sched_enqueue(&s, &b);
+	assert_ptr_equal(sched_next(&s, &got), &b);
+	assert_ptr_equal(got, &w2);   /* least loaded */
+
+	/* c has the key and the layer: w1 (warm) beats w2 (layer, equal load). */
+	sched_job_init(&c, 0, 0, layers, 1);
+	sched_job_set_warm_key(&c, &key);
+	sched_enqueue(&s, &c);
+	assert_ptr_equal(sched_next(&s, &got), &c);
+	assert_ptr_equal(got, &w1);
+	/* w1 is full: d goes to w2, which has it warm from then on. */
+	sched_job_init(&d, 0, 0, NULL, 0);
+	sched_job_set_warm_key(&d, &key);
+	sched_enqueue(&s, &d);
+	assert_ptr_equal(sched_next(&s, &got), &d);
+	assert_ptr_equal(got, &w2);
+	assert_true(sched_worker_has_warm(&w2, &key));
+
+	/* Both warm: load decides again. */
+	sched_job_release(&s, &a);
+	sched_job_release(&s, &c);
+	sched_job_init(&e, 0, 0, NULL, 0);
+	sched_job_set_warm_key(&e, &key);
+	sched_enqueue(&s, &e);
+	assert_ptr_equal(sched_next(&s, &got), &e);
+	assert_ptr_equal(got, &w1);
+	sched_worker_remove(&s, &w1);
+	sched_worker_remove(&s, &w2);
+	sched_release(&s);
+}
+
+/* A worker remembers the last SCHED_WARM_KEYS distinct keys it was sent,
+ * least recently sent forgotten first. */
+static void test_warm_bound(void **state)
+{
+	(void)state;
+	struct sched s;
+	sched_init(&s);
+	struct sched_worker w;
+	sched_worker_add(&s, &w, 1);
+	struct digest keys[SCHED_WARM_KEYS + 2];
+	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
+		keys[i] = dg(200 + i);
+	struct sched_job j;
+	struct sched_worker *got;
+	/* Send keys 0..N-1, then key 0 again (refreshing it), then key N:
+	 * key 1, the least recently sent, is forgotten. */
+	unsigned order[SCHED_WARM_KEYS + 2];
+	for (unsigned i = 0; i < SCHED_WARM_KEYS; i++)
+		order[i] = i;
+	order[SCHED_WARM_KEYS] = 0;
+	order[SCHED_WARM_KEYS + 1] = SCHED_WARM_KEYS;
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
+		sched_job_init(&j, 0, 0, NULL, 0);
+		sched_job_set_warm_key(&j, &keys[order[i]]);
+		sched_enqueue(&s, &j);
+		assert_ptr_equal(sched_next(&s, &got), &j);
+		sched_job_release(&s, &j);
+	}
+	assert_true(sched_worker_has_warm(&w, &keys[0]));
+	assert_false(sched_worker_has_warm(&w, &keys[1]));
+	for (unsigned i = 2; i <= SCHED_WARM_KEYS; i++)
+		assert_true(sched_worker_has_warm(&w, &keys[i]));
+	assert_false(sched_worker_has_warm(&w, &keys[SCHED_WARM_KEYS + 1]));
+	sched_worker_remove(&s, &w);
+	sched_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +674,8 @@ int main(void)
 		cmocka_unit_test(test_least_loaded),
 		cmocka_unit_test(test_prefers_layers),
 		cmocka_unit_test(test_layer_set_bound),
+		cmocka_unit_test(test_prefers_warm),
+		cmocka_unit_test(test_warm_bound),
 		cmocka_unit_test(test_worker_removed),
 		cmocka_unit_test(test_large_queue),
 	};

@@ -241,8 +241,8 @@ static void test_errors(void **state)
 		{ "{" P ", " L ", \"bogus\": 1}",
 		  "unknown field `bogus`: expected `image`, `program`, `arguments`, `environment`, "
 		  "`layers`, `added_layers`, `mounts`, `network`, `enable_writable_file_system`, "
-		  "`working_directory`, `user`, `group`, `timeout`, `estimated_duration` or "
-		  "`priority`" },
+		  "`working_directory`, `user`, `group`, `timeout`, `estimated_duration`, "
+		  "`priority` or `fork_server`" },
 		{ "{\"program\": 3, " L "}", "field `program`: expected a string, got a number" },
 		{ "{\"program\": \"\", " L "}", "field `program`: must not be empty" },
 		{ "{" P "}",
@@ -444,6 +444,58 @@ static void test_roundtrip(void **state)
 		  "\"layers\":[{\"paths\":[]}]}");
 }
 
+/* The fork_server extension: read, written back, released, errors. */
+static void test_fork_server(void **state)
+{
+	(void)state;
+	struct job_spec spec;
+	read_ok("{\"program\": \"p\", \"layers\": [], \"fork_server\": {\"program\": "
+		"\"python3\", \"arguments\": [\"-m\", \"zygote\", \"\"]}}", &spec);
+	assert_string_equal(spec.fork_server.program, "python3");
+	assert_int_equal(spec.fork_server.n_arguments, 3);
+	assert_string_equal(spec.fork_server.arguments[1], "zygote");
+	assert_string_equal(spec.fork_server.arguments[2], "");
+	assert_null(spec.fork_server.arguments[3]);
+	job_spec_release(&spec);
+	assert_null(spec.fork_server.program);
+
+	read_ok("{\"program\": \"p\", \"layers\": [], \"fork_server\": null}", &spec);
+	assert_null(spec.fork_server.program);
+	job_spec_release(&spec);
+
+	read_ok("{\"program\": \"p\", \"layers\": [], \"fork_server\": {\"program\": "
+		"\"z\"}}", &spec);
+	assert_string_equal(spec.fork_server.program, "z");
+	assert_int_equal(spec.fork_server.n_arguments, 0);
+	job_spec_release(&spec);
+
+	roundtrip("{\"fork_server\": {\"arguments\": [\"a\"], \"program\": \"z\"}, "
+		  "\"priority\": 1, \"program\": \"p\", \"layers\": []}",
+		  "{\"program\":\"p\",\"layers\":[],\"priority\":1,"
+		  "\"fork_server\":{\"program\":\"z\",\"arguments\":[\"a\"]}}");
+	roundtrip("{\"fork_server\": {\"program\": \"z\", \"arguments\": []}, "
+		  "\"program\": \"p\", \"layers\": []}",
+		  "{\"program\":\"p\",\"layers\":[],\"fork_server\":{\"program\":\"z\"}}");
+
+	read_fails("{\"program\": \"p\", \"layers\": [], \"fork_server\": \"z\"}",
+		   "field `fork_server`: expected an object {\"program\": ..., \"arguments\": "
+		   "[...]}, got a string");
+	read_fails("{\"program\": \"p\", \"layers\": [], \"fork_server\": {}}",
+		   "missing field `fork_server.program`: name the fork server's program (the "
+		   "zygote), e.g. \"python3\"");
+	read_fails("{\"program\": \"p\", \"layers\": [], \"fork_server\": "
+		   "{\"program\": \"\"}}",
+		   "field `fork_server.program`: must not be empty");
+	read_fails("{\"program\": \"p\", \"layers\": [], \"fork_server\": "
+		   "{\"program\": \"z\", \"arguments\": [\"a\", 2]}}",
+		   "field `fork_server.arguments[1]`: expected a string, got a number");
+	read_fails("{\"program\": \"p\", \"layers\": [], \"fork_server\": "
+		   "{\"program\": \"z\", \"argv\": []}}",
+		   "unknown field `fork_server.argv`: expected `program` or `arguments`");
+	read_fails("{\"program\": \"p\", \"layers\": [], \"forkserver\": {}}",
+		   "unknown field `forkserver` (did you mean `fork_server`?)");
+}
+
 static void test_layer_helpers(void **state)
 {
 	(void)state;
@@ -511,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_nulls_and_durations),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_fork_server),
 		cmocka_unit_test(test_layer_helpers),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_local_only),
