@@ -32,10 +32,12 @@
  * terminal, which becomes the job's controlling terminal (the job leads
  * its session and is the foreground process group: ^C reaches it). Nothing
  * is captured, and the job completes once reaped. isatty(), the window
- * size (stty size) and job control work in the job; `tty` cannot name the
- * terminal, though ("not a tty", status 1): the slave belongs to the
- * host's devpts, which the container does not see (a devpts mount in the
- * container is a new instance), so no path inside leads to it.
+ * size (stty size) and job control work in the job. The slave belongs to
+ * the host's devpts, which a new devpts instance cannot show: so in a
+ * terminal job every devpts mount of the container is a bind of the host's
+ * /dev/pts instead, where `tty` (ttyname) finds the terminal by its device
+ * number. A container without a devpts mount has a terminal `tty` cannot
+ * name ("not a tty", status 1).
  *
  * Callbacks: every submitted job gets exactly one callback, always from the
  * reactor (never from inside executor_submit or executor_cancel), unless the

@@ -518,6 +518,23 @@ void job_warm_fallback(struct job *j)
 
 /* ---- life and death -------------------------------------------------- */
 
+/* A terminal job's pty belongs to the host's devpts, which a new devpts
+ * instance cannot show: the container's devpts mounts become binds of the
+ * host's /dev/pts instead, so that ttyname() (`tty`, programs that reopen
+ * their terminal by name) finds the terminal by its device number there.
+ * Terminal jobs only run on the user's own machine (core/spec.h). */
+static void job_tty_devpts(struct job *j)
+{
+	struct mount_spec *m = (struct mount_spec *)j->spec.container.mounts;
+	for (size_t i = 0; i < j->spec.container.n_mounts; i++) {
+		if (m[i].kind != MOUNT_DEVPTS)
+			continue;
+		m[i].kind = MOUNT_BIND;
+		m[i].local_path = "/dev/pts";
+		m[i].read_only = false;
+	}
+}
+
 struct job *job_new(struct executor *ex, const struct exec_job *job, executor_done_cb *cb,
 		    void *arg)
 {
@@ -549,6 +566,8 @@ struct job *job_new(struct executor *ex, const struct exec_job *job, executor_do
 		j->spec.fork_server_argv = executor_arena_strv(&j->mem, job->fork_server_argv);
 	j->spec.has_tty = job->has_tty;
 	j->spec.tty_fd = -1;
+	if (job->has_tty)
+		job_tty_devpts(j);
 	j->state = JS_QUEUED;
 	job_list_push(&ex->queued, j);
 	struct err *e = NULL;

@@ -87,6 +87,8 @@
  *     (no pid, no refusal) for the ready time-out;
  *   - a zygote that dies after it was ready (even with exit status 0) is
  *     not marked broken: the next job naming it starts a fresh one;
+ *   - a zygote that closes its socket gets half a second to exit (its exit
+ *     status then goes in the log) before it is killed;
  *   - the ready time-out is executor_config.fork_server_ready_s (0: the
  *     default FORKSERVER_READY_TIMEOUT_S);
  *   - a zygote is stopped with SIGKILL (being PID 1 of its container, it

@@ -11,11 +11,12 @@
  * What a job sees of its terminal: isatty() on 0, 1 and 2, the window size
  * (stty size), a controlling terminal (tty_nr in /proc/self/stat) with the
  * job as session leader and foreground process group, so that ^C typed on
- * the terminal interrupts the foreground command. `tty` itself cannot name
- * the terminal: the slave lives in the host's devpts, which is not mounted
- * in the container (a devpts mount there is a new instance), so the name
- * the kernel reports for fd 0 does not exist inside; it prints "not a tty"
- * and exits 1 even though fd 0 is a terminal (see container/executor.h).
+ * the terminal interrupts the foreground command. `tty` names the terminal
+ * only when the container has a devpts mount (made a bind of the host's
+ * /dev/pts for terminal jobs); without one it prints "not a tty" and exits
+ * 1 even though fd 0 is a terminal (see container/executor.h). The
+ * integration tests (tests/integration/test_run_tty.sh) check the named
+ * case through maelstrom-run.
  */
 #include <errno.h>
 #include <fcntl.h>
