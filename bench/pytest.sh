@@ -40,8 +40,9 @@
 #   container, one test    maelstrom-run: the test's job as maelstrom-pytest
 #                          runs it cold (pytest --verbose with its outcome
 #                          plugin), minus a bare `python -m pytest -q NODE_ID`
-#   warm container, one test  the same job with its fork server: forked from
-#                          the zygote (started by the warm-up job), whole
+#   warm container, one test  the same job with its fork server, forked from
+#                          its zygote, whole: (a run of 1 + SAMPLES jobs minus a
+#                          run of 1 job) / SAMPLES, each run starting its zygote
 # The container is the one maelstrom-pytest builds for the generated project's
 # tests: its job spec from its debug log (see find_job_spec).
 #
@@ -336,23 +337,39 @@ elif ! find_job_spec; then
 else
 	# Stream SAMPLES jobs through one maelstrom-run at one slot (plus one
 	# warm-up job that builds and extracts the layers): the wall time per job.
-	mrun_ms() { # ARGV-JSON [warm]
-		local job
-		job=$(container_job "$1" "${2:-}") || { echo -; return 1; }
-		printf '%s\n' "$job" >"$tmp/mrun-warm.json"
-		for ((i = 0; i < samples; i++)); do printf '%s\n' "$job"; done >"$tmp/mrun-jobs.json"
-		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$tmp/mrun-warm.json") \
-			>/dev/null 2>&1 || { echo -; return 1; }
+	# mrun_s FILE: wall seconds of one maelstrom-run -f FILE at one slot.
+	mrun_s() {
 		local start=$EPOCHREALTIME
-		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$tmp/mrun-jobs.json") \
+		(cd "${pdir[generated]}" && timeout "$limit" "${xdg[@]}" "$mrun" --slots 1 -f "$1") \
 			>/dev/null 2>&1 || { echo -; return 1; }
-		awk -v a="$start" -v b="$EPOCHREALTIME" -v n="$samples" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}'
+		awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.6f", b - a}'
+	}
+	# mrun_ms ARGV-JSON [warm]: milliseconds per job. Cold: SAMPLES jobs
+	# through one maelstrom-run, after a warm-up run of one job that builds
+	# and extracts the layers. Warm: each maelstrom-run starts its own
+	# zygote, so the time of a run of 1 + SAMPLES jobs minus that of a run of
+	# one job, over SAMPLES: the jobs forked from a zygote that is up.
+	mrun_ms() {
+		local job one all
+		job=$(container_job "$1" "${2:-}") || { echo -; return 1; }
+		printf '%s\n' "$job" >"$tmp/mrun-one.json"
+		for ((i = 0; i < samples; i++)); do printf '%s\n' "$job"; done >"$tmp/mrun-jobs.json"
+		one=$(mrun_s "$tmp/mrun-one.json") || { echo -; return 1; }
+		if [ "${2:-}" = warm ]; then
+			cat "$tmp/mrun-one.json" "$tmp/mrun-jobs.json" >"$tmp/mrun-more.json"
+			one=$(mrun_s "$tmp/mrun-one.json") || { echo -; return 1; }
+			all=$(mrun_s "$tmp/mrun-more.json") || { echo -; return 1; }
+			awk -v a="$one" -v b="$all" -v n="$samples" 'BEGIN {printf "%.1f", (b - a) * 1000 / n}'
+			return
+		fi
+		all=$(mrun_s "$tmp/mrun-jobs.json") || { echo -; return 1; }
+		awk -v b="$all" -v n="$samples" 'BEGIN {printf "%.1f", b * 1000 / n}'
 	}
 	pyin=$(jq -r .program "$tmp/jobspec.json")
 	bd[c_empty]=$(mrun_ms "$(jq -cn --arg p "$pyin" '[$p, "-c", "pass"]')")
 	# The test job as maelstrom-pytest runs it: its own program and arguments.
 	bd[c_one]=$(mrun_ms "$(jq -c '[.program] + .arguments' "$tmp/jobspec.json")")
-	# And forked from its zygote (one maelstrom-run: the warm-up job starts it).
+	# And forked from its zygote.
 	if jq -e .fork_server "$tmp/jobspec.json" >/dev/null 2>&1; then
 		bd[c_warm]=$(mrun_ms "$(jq -c '[.program] + .arguments' "$tmp/jobspec.json")" warm)
 	fi
@@ -431,6 +448,7 @@ printf '  %-46s %8s   %s\n' "one test forked from the warm zygote, whole" "${bd[
 if [ -n "$bd_note" ]; then
 	echo "  container rows: $bd_note"
 else
-	echo "  container rows: maelstrom-run, one slot, $samples jobs after a warm-up job; the container $spec_how"
+	echo "  container rows: maelstrom-run, one slot, $samples jobs after a warm-up job (warm: a run of"
+	echo "  1 + $samples jobs minus a run of 1, each starting its zygote); the container $spec_how"
 fi
 exit "$failed"

@@ -7,9 +7,16 @@
 # Projects: a copy of tests/fixtures/pytest-project in $SCRATCH/proj, and a
 # small project written here ($SCRATCH/iso) whose tests probe isolation: module
 # state, /tmp, a child process left running, os._exit, PID 1 and /proc, the
-# network namespace, and a file that fails to import. $SCRATCH lies below
-# /tmp (mktemp), so every run also checks that the project is bound back over
-# each child's fresh /tmp.
+# network namespace, files written outside /tmp, and a file that fails to
+# import. $SCRATCH lies below /tmp (mktemp), so every run also checks that
+# the project is bound back over each child's fresh /tmp.
+#
+# The zygote's root is the host's (writable, but an overlay of it is refused:
+# the host's mounts on it are locked in the user namespace, so the zygote
+# says once that its jobs share it), or with the driver's --writable-root a
+# container's writable root, as maelstrom-pytest makes it for a project below
+# /tmp: there each child must get a fresh upper layer. The last test runs
+# maelstrom-pytest itself ($BUILD/bin) on a project below /tmp.
 #
 # Needs a Python with pytest (/usr/bin/python3 on Debian) and unshare(1) with
 # unprivileged user namespaces; when one is missing each test says so and
@@ -146,6 +153,25 @@ def test_no_zygote_socket():
 def test_segfaults():
     import ctypes
     ctypes.string_at(0)
+
+
+def test_writes_outside_tmp():
+    """Run in a writable root: the files an earlier test wrote in the
+    project directory, at the root and in /tmp are gone."""
+    paths = [pathlib.Path(d) / ("zygote-leak-" + MARK) for d in (os.getcwd(), "/", "/tmp")]
+    left = [str(p) for p in paths if p.exists()]
+    for p in paths:
+        p.write_text("written by test_writes_outside_tmp\n")
+    assert left == [], "files of an earlier test leaked in: %s" % left
+
+
+def test_mounts_carried():
+    """Run in a fresh root: the container's mounts are there."""
+    assert os.path.ismount("/sys") and os.path.ismount("/dev")
+    assert os.path.ismount(os.environ["ZY_BOUND"])
+    with open("/dev/null", "w") as f:
+        f.write("x")
+    assert os.statvfs("/").f_flag & os.ST_RDONLY == 0
 PY
 	printf 'import module_that_does_not_exist_anywhere\n\ndef test_never():\n    pass\n' >test_broken.py
 	printf '[pytest]\n' >pytest.ini
@@ -329,6 +355,155 @@ t_zygote_without_proc() {
 	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' \
 		'[R[j]["exit"] for j in range(4)] == [0, 0, 0, 1]' \
 		'R[3]["outcome"]["outcome"] == "failed" and "deliberate failure" in R[3]["stdout"]'
+}
+
+# ---- a writable root ---------------------------------------------------------------
+
+# ZY_NOTE: the start of what the zygote says when its jobs share its root.
+ZY_NOTE='the root file system is writable, but the jobs forked from this zygote cannot get a fresh upper layer'
+
+# zy_binds: the --bind options that give a --writable-root zygote the host's
+# Python and the helpers.
+zy_binds() {
+	local p prefix
+	for p in /usr /etc /bin /sbin /lib /lib32 /lib64 /libx32; do
+		[ -e "$p" ] && printf -- '--bind\n%s\n' "$p"
+	done
+	for prefix in $("$ZY_PY" -c 'import sys; print(sys.prefix, sys.base_prefix)'); do
+		case $prefix in /usr | /usr/*) ;; *) printf -- '--bind\n%s\n' "$prefix" ;; esac
+	done
+	printf -- '--bind\n%s\n' "$PYTHONPATH"
+}
+
+# In a container's writable root (an overlay with a tmpfs upper, the project
+# in its layer, below /tmp; /tmp no mount of its own), each child gets a
+# fresh upper: what one test writes in the project directory, at the root or
+# in /tmp is absent for the next, and never reaches the layer; the mounts on
+# the root are carried over.
+t_zygote_writable_root_gets_fresh_upper() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	local mark proj layer binds
+	mark=zy$$w$RANDOM$RANDOM
+	proj=$(pwd -P)
+	layer=$SCRATCH/layer
+	mkdir -p "$layer$proj" && cp -a "$proj/." "$layer$proj/" || { fail "cannot make the layer"; return 1; }
+	export ZY_MARK=$mark ZY_EXPECT_CWD=$proj ZY_BOUND=$PYTHONPATH
+	{
+		zy_job test_iso.py::test_writes_outside_tmp
+		zy_job test_iso.py::test_writes_outside_tmp
+		zy_job test_iso.py::test_tmp_is_fresh
+		zy_job test_iso.py::test_tmp_is_fresh
+		zy_job test_iso.py::test_mounts_carried
+		zy_job test_iso.py::test_pid_one_and_own_proc
+		zy_job test_iso.py::test_env_and_cwd '"env": {"ZY_JOB_VAR": "job-value"}'
+		zy_job test_iso.py::test_writes_outside_tmp
+	} >"$SCRATCH/jobs"
+	mapfile -t binds < <(zy_binds)
+	zy_drive "$SCRATCH/jobs" --writable-root "$layer" "${binds[@]}" -- test_iso.py || return 1
+	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' 'len(R) == 8' \
+		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
+		"\"$ZY_NOTE\" not in Z[\"zygote_stderr\"]" || return 1
+	local f
+	for f in "$layer$proj" "$proj" "$layer" / "$layer/tmp" /tmp; do
+		for f in "$f/zygote-leak-$mark" "$f/zygote-iso-$mark"; do
+			[ ! -e "$f" ] || { fail "a test's file reached $f"; return 1; }
+		done
+	done
+}
+
+# A writable root with a tmpfs on /tmp (the project elsewhere, in /proj):
+# each child gets a fresh upper and a fresh tmpfs on /tmp, in which the
+# zygote's directories below /tmp (the helpers, for an unprivileged run)
+# are bound back; two tests at a time.
+t_zygote_writable_root_with_tmp_mount() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	local layer=$SCRATCH/layer binds j
+	mkdir -p "$layer/proj" "$layer/tmp" && cp -a "$SCRATCH/iso/." "$layer/proj/" ||
+		{ fail "cannot make the layer"; return 1; }
+	export ZY_MARK=zy$$m$RANDOM$RANDOM ZY_BOUND=$PYTHONPATH
+	for j in 1 2 3 4; do
+		zy_job test_iso.py::test_writes_outside_tmp '"cwd": "/proj"'
+		zy_job test_iso.py::test_tmp_is_fresh '"cwd": "/proj"'
+	done >"$SCRATCH/jobs"
+	zy_job test_iso.py::test_mounts_carried '"cwd": "/proj"' >>"$SCRATCH/jobs"
+	mapfile -t binds < <(zy_binds)
+	zy_drive "$SCRATCH/jobs" --parallel 2 --writable-root "$layer" --tmpfs /tmp "${binds[@]}" \
+		--zygote-cwd /proj -- test_iso.py || return 1
+	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' 'len(R) == 9' \
+		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
+		"\"$ZY_NOTE\" not in Z[\"zygote_stderr\"]"
+}
+
+# A writable root that cannot take an overlay (here the host's: its mounts
+# are locked in the user namespace): the zygote says so once on its own
+# stderr, and its jobs run as before, each with a fresh /tmp.
+t_zygote_writable_root_fallback_says_so_once() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	if ! "$ZY_PY" -c 'import os, sys; sys.exit(os.statvfs("/").f_flag & os.ST_RDONLY)'; then
+		echo "note: the host's root is read-only; nothing to fall back from"
+		return 0
+	fi
+	export ZY_MARK=zy$$f$RANDOM$RANDOM
+	local j
+	for j in 1 2 3; do zy_job test_iso.py::test_tmp_is_fresh; done >"$SCRATCH/jobs"
+	zy_drive "$SCRATCH/jobs" --parallel 2 -- test_iso.py || return 1
+	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' \
+		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
+		"Z[\"zygote_stderr\"].count(\"$ZY_NOTE\") == 1" \
+		"all(\"$ZY_NOTE\" not in r[\"stderr\"] for r in R.values())"
+}
+
+# ---- through maelstrom-pytest ------------------------------------------------------
+
+# maelstrom-pytest on a project below /tmp makes the root writable; the
+# tests, run warm one after the other, each write a file into the project
+# directory and at the root, and must not see the others'.
+t_zygote_pytest_project_writes_do_not_leak() {
+	zy_setup || return "$(zy_skip $?)"
+	local pt=$BUILD/bin/maelstrom-pytest
+	[ -x "$pt" ] || { fail "maelstrom-pytest is not built ($pt missing)"; return 1; }
+	mkdir -p "$SCRATCH/wproj" && cd "$SCRATCH/wproj" || return 1
+	cat >test_writes.py <<'PY'
+import os
+import pathlib
+
+IMPORT_PID_NS = os.readlink("/proc/self/ns/pid")
+
+
+def _write(name):
+    left = sorted(str(p) for d in (".", "/") for p in pathlib.Path(d).glob("left-by-*"))
+    pathlib.Path("left-by-" + name).write_text(name)
+    pathlib.Path("/left-by-" + name).write_text(name)
+    assert left == [], "files of an earlier test: %s" % left
+    # Forked from the zygote: imported in another PID namespace.
+    assert os.readlink("/proc/self/ns/pid") != IMPORT_PID_NS, "this test ran cold"
+
+
+def test_a():
+    _write("a")
+
+
+def test_b():
+    _write("b")
+
+
+def test_c():
+    _write("c")
+PY
+	printf '[pytest]\n' >pytest.ini
+	local out code
+	out=$(MAELSTROM_PYTEST_PYTHON=$ZY_PY timeout 180 "$pt" --ui simple --slots 1 2>&1 </dev/null)
+	code=$?
+	expect_eq "maelstrom-pytest's exit" 0 "$code" || { printf '%s\n' "$out" | tail -30 >&2; return 1; }
+	local t
+	for t in a b c; do
+		expect_contains "test_$t" "test_writes.py::test_$t " "$(printf '%s\n' "$out" | grep ' OK ')" ||
+			return 1
+	done
+	expect_eq "files left in the project" "" "$(find . -name 'left-by-*')"
 }
 
 # ---- refusals and failures ------------------------------------------------------

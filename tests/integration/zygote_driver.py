@@ -9,6 +9,12 @@ it is root, with its own mount and PID namespaces (PID 1) and a new /proc:
 
     unshare --user --map-root-user --mount --pid --fork --mount-proc --kill-child ZYGOTE ARGV...
 
+Its root is then the host's, or with --writable-root a container's
+writable root, as the executor builds it for enable_writable_file_system:
+an overlay of a layer directory with an empty tmpfs upper, onto which
+/proc, /dev and /sys are bound (recursively), then the --tmpfs and --bind
+mounts made in their order, made the root with pivot_root.
+
 with one end of an AF_UNIX SOCK_SEQPACKET socket pair on fd 3 and
 MAELSTROM_FORK_SERVER_FD=3, in the driver's environment and working
 directory. JOBS is a file of JSON lines, one job each:
@@ -38,6 +44,18 @@ Options:
     --timeout S        give up after S seconds (default 300)
     --no-proc          unmount /proc in the zygote's namespace before it
                        starts (a container without /proc)
+    --writable-root LAYER
+                       the zygote's root is an overlay of the directory
+                       LAYER with a tmpfs upper (see above); the zygote's
+                       working directory must exist in LAYER
+    --bind PATH        with --writable-root: bind the driver's directory
+                       PATH (recursively) to the same path in that root, or
+                       when PATH is a symbolic link, make the same link
+                       there (repeatable; e.g. /usr, /etc, /lib)
+    --tmpfs PATH       with --writable-root: mount a tmpfs on PATH in that
+                       root (repeatable)
+    --zygote-cwd DIR   the zygote's working directory (default: the
+                       driver's; jobs still default to the driver's)
     --kill-zygote-at N kill the zygote once job N's process runs, then
                        expect the socket to close and that process to die
     --cold             no zygote: run each job's argv as its own process
@@ -56,11 +74,52 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 MARK = "@@maelstrom-pytest-outcome@@"
 UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork",
            "--mount-proc", "--kill-child"]
+
+# --writable-root, run by sh in the zygote's new namespaces:
+#     sh -c WRITABLE_ROOT sh LAYER SCRATCH CWD [bind:PATH | tmpfs:PATH]... -- ZYGOTE ARGV...
+# SCRATCH is an empty directory to mount the tmpfs on.
+WRITABLE_ROOT = r"""set -e
+layer=$1 s=$2 cwd=$3
+shift 3
+mount -t tmpfs -o mode=0755 tmpfs "$s"
+mkdir "$s/upper" "$s/work" "$s/root"
+mount -t overlay -o "lowerdir=$layer,upperdir=$s/upper,workdir=$s/work,userxattr" overlay "$s/root"
+for p in /proc /dev /sys; do
+	mkdir -p "$s/root$p"
+	mount --rbind "$p" "$s/root$p"
+done
+while [ "$1" != -- ]; do
+	p=${1#*:}
+	case $1 in
+	tmpfs:*)
+		mkdir -p "$s/root$p"
+		mount -t tmpfs -o mode=1777 tmpfs "$s/root$p"
+		;;
+	*)
+		if [ -L "$p" ]; then
+			mkdir -p "$s/root${p%/*}"
+			ln -s "$(readlink "$p")" "$s/root$p"
+		else
+			mkdir -p "$s/root$p"
+			mount --rbind "$p" "$s/root$p"
+		fi
+		;;
+	esac
+	shift
+done
+shift
+cd "$s/root"
+pivot_root . .
+umount -l .
+cd "$cwd"
+exec "$@"
+"""
 
 
 def die(msg):
@@ -158,11 +217,26 @@ class Driver:
         self.proc = None
         self.killed = False
         self.sock_polled = False
+        self.scratch = None      # --writable-root's mount point, removed at the end
+
+    def remove_scratch(self):
+        if self.scratch is not None:
+            try:
+                os.rmdir(self.scratch)
+            except OSError:
+                pass
+            self.scratch = None
 
     def start(self, argv, no_proc):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cfd = child.fileno()
         cmd = list(UNSHARE)
+        if self.args.writable_root is not None:
+            self.scratch = tempfile.mkdtemp(prefix="zygote-driver-root.")
+            cmd += ["sh", "-c", WRITABLE_ROOT, "sh", os.path.abspath(self.args.writable_root),
+                    self.scratch, self.args.zygote_cwd or os.getcwd()] + self.args.mounts + ["--"]
+        elif self.args.zygote_cwd:
+            cmd += ["sh", "-c", 'cd "$0" && exec "$@"', self.args.zygote_cwd]
         if no_proc:
             cmd += ["sh", "-c", 'umount /proc && exec "$@"', "sh"]
         cmd += argv
@@ -395,6 +469,11 @@ def main():
     p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--no-proc", action="store_true")
+    p.add_argument("--writable-root")
+    p.add_argument("--bind", action="append", dest="mounts", default=[],
+                   type=lambda path: "bind:" + path)
+    p.add_argument("--tmpfs", action="append", dest="mounts", type=lambda path: "tmpfs:" + path)
+    p.add_argument("--zygote-cwd")
     p.add_argument("--kill-zygote-at", type=int)
     p.add_argument("--kill-job-at", type=int)
     p.add_argument("--cold", action="store_true")
@@ -409,15 +488,20 @@ def main():
         return 0
     if not zygote_argv:
         die("no zygote to start after --")
+    if args.mounts and args.writable_root is None:
+        die("--bind and --tmpfs need --writable-root")
     t0 = time.monotonic()
     d = Driver(args, jobs)
-    d.start(zygote_argv, args.no_proc)
-    ready = d.wait_ready()
-    if not d.run():
-        return 0
-    for job in jobs:
-        print(json.dumps(job.result(), sort_keys=True))
-    code = d.finish()
+    try:
+        d.start(zygote_argv, args.no_proc)
+        ready = d.wait_ready()
+        if not d.run():
+            return 0
+        for job in jobs:
+            print(json.dumps(job.result(), sort_keys=True))
+        code = d.finish()
+    finally:
+        d.remove_scratch()
     print(json.dumps({"zygote_exit": code, "ready_seconds": round(ready, 6),
                       "wall_seconds": round(time.monotonic() - t0, 6),
                       "zygote_stdout": b"".join(d.zygote_out).decode("utf-8", "replace"),

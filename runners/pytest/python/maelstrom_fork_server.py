@@ -35,13 +35,17 @@ request is a Request (job id, argv, envp, cwd, network). serve() sends
     loop up (a self-pipe): the loop reaps its helpers with WNOHANG, so it
     never blocks on a child;
   - A unshares the mount, PID, UTS and IPC namespaces (and the network
-    namespace unless the job's network is "local"), makes every mount
-    private, mounts a fresh tmpfs on /tmp when /tmp is a directory (the
-    directories the zygote and the job need that lie below /tmp -- the
-    working directories, sys.path, sys.prefix -- are bound back over it),
-    a fresh tmpfs on /dev/shm and a new mqueue on /dev/mqueue when those
-    are such mounts, brings loopback up for "loopback", then forks the
-    job's process (B), the PID 1 of the new PID namespace;
+    namespace unless the job's network is "local") and makes every mount
+    private. When the root file system is writable, A gives the job a
+    root of its own (a "fresh upper", below): a cold container's writable
+    root starts empty, and a file an earlier job wrote must not show.
+    A then mounts a fresh tmpfs on /tmp when /tmp is a directory that the
+    fresh upper does not already make fresh (the directories the zygote
+    and the job need that lie below /tmp -- the working directories,
+    sys.path, sys.prefix -- are bound back over it), a fresh tmpfs on
+    /dev/shm and a new mqueue on /dev/mqueue when those are such mounts,
+    brings loopback up for "loopback", then forks the job's process (B),
+    the PID 1 of the new PID namespace;
   - B starts its own session, mounts a new /proc when /proc is a proc
     mount, takes stdin from /dev/null and stdout and stderr from the job's
     fds (and every duplicate of the zygote's own stdout or stderr that the
@@ -56,6 +60,23 @@ request is a Request (job id, argv, envp, cwd, network). serve() sends
     functions and leaves with os._exit(status): everything it started dies
     with it (it is PID 1 of its namespace).
 
+The fresh upper. The zygote finds once whether "/" is mounted read-only
+(statvfs) and, when it is not, which mounts lie on the root
+(/proc/self/mountinfo). For each job, A then clones those mounts
+(open_tree), mounts a private tmpfs on a directory that nobody sees any
+more once A has moved out (/tmp when it exists), makes upper/, work/ and
+root/ in it, mounts an overlay of the current root (lowerdir=/) with that
+upper on root/, moves the clones to their places in it, and makes it the
+root (pivot_root; the old root is detached). /tmp is then fresh already
+unless it is a mount of its own (that one gets a fresh tmpfs as above).
+An overlay stacks on the zygote's root only when that root is at most one
+overlay deep (the kernel stacks file systems two deep at most: a root
+whose layers lie on an overlay file system cannot have one more). The
+zygote tries the whole sequence once when it starts; when that fails, or
+mountinfo cannot be read, its jobs share its writable root, and serve()
+says so once on the zygote's stderr. A job whose fresh upper fails
+although the trial worked is refused (it then runs cold).
+
 If a helper A dies without reporting its job (killed, out of memory), the
 zygote can no longer keep its promise of one result per job: it sends
 {"error": ...} and exits, and the executor runs that zygote's jobs cold.
@@ -65,11 +86,12 @@ namespace (as in a Maelstrom container); without that, A's unshare fails
 and every job is refused, so it runs cold.
 
 Only the standard library is used (Python 3.9+: socket.send_fds,
-os.pidfd_open); unshare(2), mount(2), open_tree(2), move_mount(2) and
-kcmp(2) are called through ctypes.
+os.pidfd_open); unshare(2), mount(2), umount2(2), pivot_root(2),
+open_tree(2), move_mount(2) and kcmp(2) are called through ctypes.
 """
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import gc
 import json
@@ -102,6 +124,7 @@ MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+MNT_DETACH = 0x2
 OPEN_TREE_CLONE = 1
 OPEN_TREE_CLOEXEC = 0o2000000
 AT_RECURSIVE = 0x8000
@@ -115,16 +138,20 @@ IFF_UP = 0x1
 KCMP_FILE = 0
 
 # System calls glibc has no wrapper for. open_tree and move_mount have the
-# same number on every architecture (every call from 424 on does); kcmp does
-# not, and is only used where its number is known.
+# same number on every architecture (every call from 424 on does); kcmp and
+# pivot_root do not, and are only used where their number is known (without
+# pivot_root, jobs share a writable root: see the fresh upper above).
 _NR_OPEN_TREE = 428
 _NR_MOVE_MOUNT = 429
 _NR_KCMP = {"x86_64": 312, "aarch64": 272, "i686": 349, "i386": 349}.get(platform.machine())
+_NR_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "i686": 217,
+                  "i386": 217}.get(platform.machine())
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                         ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.syscall.restype = ctypes.c_long
 
 
@@ -188,6 +215,19 @@ def mount(source, target, fstype, flags, data=None):
         raise _oserror("mount %s on %s (type %s)" % (source, target, fstype))
 
 
+def umount2(target, flags):
+    if _libc.umount2(_enc(target), flags) != 0:
+        raise _oserror("umount2 %s" % target)
+
+
+def pivot_root(new_root, put_old):
+    if _NR_PIVOT_ROOT is None:
+        raise OSError("pivot_root: its system call number on %s is not known to this "
+                      "module; add it to _NR_PIVOT_ROOT" % platform.machine())
+    if _syscall(_NR_PIVOT_ROOT, os.fsencode(new_root), os.fsencode(put_old)) != 0:
+        raise _oserror("pivot_root(%s, %s)" % (new_root, put_old))
+
+
 def _open_tree(path):
     fd = _syscall(_NR_OPEN_TREE, AT_FDCWD, os.fsencode(path),
                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)
@@ -240,10 +280,11 @@ def _unescape_mountinfo(field):
     return "".join(out)
 
 
-def read_mounts(path="/proc/self/mountinfo"):
-    """{mount point: file system type} of the topmost mount at each point,
-    or {} when mountinfo cannot be read (no /proc)."""
-    mounts = {}
+def read_mountinfo(path="/proc/self/mountinfo"):
+    """[(mount point, file system type)] of every mount, in mountinfo's
+    order (a mount comes after the one it lies on), or None when mountinfo
+    cannot be read (no /proc)."""
+    mounts = []
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             for line in f:
@@ -253,10 +294,16 @@ def read_mounts(path="/proc/self/mountinfo"):
                 sep = fields.index("-")
                 if len(fields) < 5 or sep + 1 >= len(fields):
                     continue
-                mounts[_unescape_mountinfo(fields[4])] = fields[sep + 1]
+                mounts.append((_unescape_mountinfo(fields[4]), fields[sep + 1]))
     except OSError:
-        return {}
+        return None
     return mounts
+
+
+def read_mounts(path="/proc/self/mountinfo"):
+    """{mount point: file system type} of the topmost mount at each point,
+    or {} when mountinfo cannot be read (no /proc)."""
+    return dict(read_mountinfo(path) or ())
 
 
 def _below(path, top):
@@ -269,12 +316,16 @@ def _outermost(paths):
 
 
 class Shape:
-    """What the zygote's container has, found once: a /tmp directory, a
-    proc mount on /proc, tmpfs on /dev/shm, mqueue on /dev/mqueue, and the
-    directories below /tmp it must keep (bound back over a fresh /tmp)."""
+    """What the zygote's container has, found once: a /tmp directory (and
+    whether it is a mount), a proc mount on /proc, tmpfs on /dev/shm,
+    mqueue on /dev/mqueue, the directories below /tmp it must keep (bound
+    back over a fresh /tmp), and for a writable root either how to give
+    each job a fresh upper (fresh_root, a FreshRoot) or why it cannot
+    (shared_root_note, to tell once)."""
 
     def __init__(self, keep=()):
-        mounts = read_mounts()
+        mountinfo = read_mountinfo()
+        mounts = dict(mountinfo or ())
         self.proc = mounts.get("/proc") == "proc"
         self.shm = mounts.get("/dev/shm") == "tmpfs"
         self.mqueue = mounts.get("/dev/mqueue") == "mqueue"
@@ -282,11 +333,42 @@ class Shape:
             self.tmp = stat.S_ISDIR(os.lstat("/tmp").st_mode)
         except OSError:
             self.tmp = False
+        self.tmp_mount = "/tmp" in mounts
         self.proc_fd_dir = os.path.isdir("/proc/self/fd")
+        self.writable_root = root_is_writable()
+        self.fresh_root = None
+        self.shared_root_note = None
+        if self.writable_root:
+            self._plan_fresh_root(mountinfo)
         wanted = [os.getcwd(), sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)]
         wanted.extend(p for p in sys.path if p)
         wanted.extend(keep)
         self.keep = self.below_tmp(wanted)
+
+    def _plan_fresh_root(self, mountinfo):
+        if mountinfo is None:
+            why = "/proc/self/mountinfo cannot be read, so the mounts to carry over are unknown"
+        else:
+            scratch = _scratch_dir()
+            if scratch is None:
+                why = "the root has no directory to mount a scratch tmpfs on"
+            else:
+                fresh = FreshRoot(mountinfo, scratch)
+                why = _try_in_child(fresh.trial)
+                if why is None:
+                    self.fresh_root = fresh
+                    return
+        self.shared_root_note = (
+            "maelstrom_fork_server: the root file system is writable, but the jobs forked "
+            "from this zygote cannot get a fresh upper layer of their own (%s); they share "
+            "the zygote's, so a file one job writes outside /tmp is seen by the jobs after "
+            "it. For full isolation make the root read-only, or run these jobs cold "
+            "(maelstrom-pytest: --fork-server=false)." % why)
+
+    def fresh_tmp_needed(self):
+        """True when A must mount a fresh tmpfs on /tmp: /tmp is a
+        directory that a fresh upper does not already make fresh."""
+        return self.tmp and (self.fresh_root is None or self.tmp_mount)
 
     def below_tmp(self, paths):
         """The existing directories among paths (resolved) below /tmp."""
@@ -298,6 +380,118 @@ class Shape:
             if _below(real, "/tmp") and os.path.isdir(real):
                 out.append(real)
         return out
+
+
+# ---- the fresh upper --------------------------------------------------------------------
+
+
+def root_is_writable():
+    """True when "/" is not mounted read-only."""
+    try:
+        return not os.statvfs("/").f_flag & os.ST_RDONLY
+    except OSError:
+        return False
+
+
+# Where A may mount its scratch tmpfs: any directory will do, as the mounts
+# below it are cloned first and the whole old root is detached afterwards.
+_SCRATCH_CANDIDATES = ("/tmp", "/mnt", "/run", "/var/tmp", "/root", "/home", "/dev", "/proc",
+                       "/sys", "/etc", "/usr")
+
+
+def _scratch_dir():
+    for path in _SCRATCH_CANDIDATES:
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+class FreshRoot:
+    """A job's own root over a writable root: an overlay of the current
+    root with an empty upper, carrying every mount on the root along (see
+    "The fresh upper" in the module's documentation). Made once in the
+    zygote; enter() runs in each A."""
+
+    def __init__(self, mountinfo, scratch):
+        # The outermost mounts on the root: each is cloned with everything
+        # mounted below it. "/" itself is the overlay's lower layer.
+        self.carry = _outermost(point for point, _ in mountinfo if point != "/")
+        self.scratch = scratch
+        self.upper = os.path.join(scratch, "upper")
+        self.work = os.path.join(scratch, "work")
+        self.root = os.path.join(scratch, "root")
+        self.options = "lowerdir=/,upperdir=%s,workdir=%s,userxattr" % (self.upper, self.work)
+
+    def enter(self):
+        """In A, in a mount namespace of its own whose mounts are private:
+        makes the fresh root A's root (and working directory). Raises
+        OSError naming the step that failed."""
+        clones = []
+        try:
+            for point in self.carry:
+                clones.append((point, _open_tree(point)))
+            mount("tmpfs", self.scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+            for path in (self.upper, self.work, self.root):
+                os.mkdir(path, 0o755)
+            try:
+                # userxattr: in a user namespace overlayfs may only use
+                # user.* extended attributes (as the executor's root does).
+                mount("overlay", self.root, "overlay", 0, self.options)
+            except OSError as e:
+                if e.errno == errno.EINVAL:
+                    raise OSError(e.errno, "%s; an overlay of the root is refused when the "
+                                  "root is already two file systems deep (e.g. its layers "
+                                  "lie on an overlay file system)" % e.strerror) from None
+                raise
+            for point, fd in clones:
+                _move_mount(fd, self.root + point)
+            os.chdir(self.root)
+            # pivot_root(".", ".") stacks the old root on the new one, and
+            # detaching "." drops it: the new root needs no directory to
+            # park the old one in.
+            pivot_root(".", ".")
+            umount2(".", MNT_DETACH)
+            os.chdir("/")
+        finally:
+            _close_quietly(*(fd for _, fd in clones))
+
+    def trial(self):
+        """enter() in a mount namespace of its own (in a throw-away child):
+        raises what a job's A would meet."""
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        self.enter()
+
+
+def _try_in_child(fn):
+    """Runs fn() in a forked child that exits afterwards. Returns None when
+    fn returned, else why it did not (its exception's text)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            fn()
+            code = 0
+        except BaseException as e:
+            _write_all(w, (str(e) or repr(e)).encode("utf-8", "replace"))
+        finally:
+            os._exit(code)
+    os.close(w)
+    why = _read_all(r)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    if why:
+        return why.decode("utf-8", "replace")
+    if status != 0:
+        return "the trial process ended with %s" % _describe(status)
+    return None
 
 
 # ---- the zygote -------------------------------------------------------------------------
@@ -437,6 +631,9 @@ class Zygote:
         old_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
         old_handler = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         try:
+            if self.shape.shared_root_note:
+                sys.stderr.write(self.shape.shared_root_note + "\n")
+                sys.stderr.flush()
             _send(self.sock, {"ready": True})
             self._loop()
         finally:
@@ -673,15 +870,18 @@ class _Helper:
         return 0
 
     def _isolate(self):
-        """New namespaces for the job, private mounts, a fresh /tmp (keeping
-        what lies below it), fresh /dev/shm and /dev/mqueue, loopback."""
+        """New namespaces for the job, private mounts, a fresh upper over a
+        writable root, a fresh /tmp (keeping what lies below it), fresh
+        /dev/shm and /dev/mqueue, loopback."""
         shape = self.z.shape
         flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
         if self.request.network != "local":
             flags |= CLONE_NEWNET
         unshare(flags)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
-        if shape.tmp:
+        if shape.fresh_root is not None:
+            shape.fresh_root.enter()
+        if shape.fresh_tmp_needed():
             self._fresh_tmp(shape)
         if shape.shm:
             mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV)
