@@ -49,9 +49,16 @@
  * What a child must do before it runs the job, so that it is as isolated as
  * a cold container (the zygote is uid 0 with every capability in its own
  * user namespace, so all of this is allowed):
- *   - a fresh mount namespace, every mount made private, a fresh tmpfs on
- *     /tmp when the container has a /tmp directory (a project directory
- *     below /tmp is bind-mounted back over it);
+ *   - a fresh mount namespace, every mount made private;
+ *   - when the root file system is writable, a fresh upper layer: a root
+ *     of its own, an overlay of the zygote's root with an empty upper (the
+ *     mounts on the root carried over), so that no file an earlier job
+ *     wrote shows (a zygote whose root cannot take one more overlay says
+ *     so once on its stderr; its jobs then share its root);
+ *   - a fresh tmpfs on /tmp when the container has a /tmp directory that
+ *     the fresh upper does not make fresh (a mount of its own, or a
+ *     read-only root); a project directory below /tmp is bind-mounted back
+ *     over it;
  *   - a fresh PID namespace, with the job's process as its PID 1 (so
  *     everything the job starts dies with it), and /proc mounted anew when
  *     the container has proc mounted;

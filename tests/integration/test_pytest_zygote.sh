@@ -172,6 +172,14 @@ def test_mounts_carried():
     with open("/dev/null", "w") as f:
         f.write("x")
     assert os.statvfs("/").f_flag & os.ST_RDONLY == 0
+
+
+def test_read_only_root():
+    """Run in a read-only root: it stays read-only, /tmp is a fresh tmpfs."""
+    assert os.statvfs("/").f_flag & os.ST_RDONLY
+    assert os.path.ismount("/tmp")
+    with pytest.raises(OSError):
+        pathlib.Path("/zygote-leak-" + MARK).write_text("x")
 PY
 	printf 'import module_that_does_not_exist_anywhere\n\ndef test_never():\n    pass\n' >test_broken.py
 	printf '[pytest]\n' >pytest.ini
@@ -404,9 +412,9 @@ t_zygote_writable_root_gets_fresh_upper() {
 	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' 'len(R) == 8' \
 		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
 		"\"$ZY_NOTE\" not in Z[\"zygote_stderr\"]" || return 1
-	local f
-	for f in "$layer$proj" "$proj" "$layer" / "$layer/tmp" /tmp; do
-		for f in "$f/zygote-leak-$mark" "$f/zygote-iso-$mark"; do
+	local dir f
+	for dir in "$layer$proj" "$proj" "$layer" "" "$layer/tmp" /tmp; do
+		for f in "$dir/zygote-leak-$mark" "$dir/zygote-iso-$mark"; do
 			[ ! -e "$f" ] || { fail "a test's file reached $f"; return 1; }
 		done
 	done
@@ -432,6 +440,31 @@ t_zygote_writable_root_with_tmp_mount() {
 	zy_drive "$SCRATCH/jobs" --parallel 2 --writable-root "$layer" --tmpfs /tmp "${binds[@]}" \
 		--zygote-cwd /proj -- test_iso.py || return 1
 	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' 'len(R) == 9' \
+		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
+		"\"$ZY_NOTE\" not in Z[\"zygote_stderr\"]"
+}
+
+# A read-only root: nothing to stack; each child gets a fresh tmpfs on /tmp,
+# with the project (below /tmp) bound back over it, as before.
+t_zygote_read_only_root_gets_fresh_tmp() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	local proj layer binds
+	proj=$(pwd -P)
+	layer=$SCRATCH/layer
+	mkdir -p "$layer$proj" && cp -a "$proj/." "$layer$proj/" || { fail "cannot make the layer"; return 1; }
+	export ZY_MARK=zy$$r$RANDOM$RANDOM ZY_EXPECT_CWD=$proj
+	{
+		zy_job test_iso.py::test_read_only_root
+		zy_job test_iso.py::test_tmp_is_fresh
+		zy_job test_iso.py::test_tmp_is_fresh
+		zy_job test_iso.py::test_env_and_cwd '"env": {"ZY_JOB_VAR": "job-value"}'
+	} >"$SCRATCH/jobs"
+	mapfile -t binds < <(zy_binds)
+	# pytest in the zygote needs a writable temporary directory: /var/tmp.
+	zy_drive "$SCRATCH/jobs" --read-only-root "$layer" --tmpfs /var/tmp "${binds[@]}" -- \
+		test_iso.py || return 1
+	zy_assert "$ZY_OUT" 'Z["zygote_exit"] == 0' 'len(R) == 4' \
 		'all(r.get("exit") == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' \
 		"\"$ZY_NOTE\" not in Z[\"zygote_stderr\"]"
 }

@@ -13,7 +13,8 @@ Its root is then the host's, or with --writable-root a container's
 writable root, as the executor builds it for enable_writable_file_system:
 an overlay of a layer directory with an empty tmpfs upper, onto which
 /proc, /dev and /sys are bound (recursively), then the --tmpfs and --bind
-mounts made in their order, made the root with pivot_root.
+mounts made in their order, made the root with pivot_root. With
+--read-only-root the same root is then made read-only.
 
 with one end of an AF_UNIX SOCK_SEQPACKET socket pair on fd 3 and
 MAELSTROM_FORK_SERVER_FD=3, in the driver's environment and working
@@ -48,11 +49,13 @@ Options:
                        the zygote's root is an overlay of the directory
                        LAYER with a tmpfs upper (see above); the zygote's
                        working directory must exist in LAYER
-    --bind PATH        with --writable-root: bind the driver's directory
+    --read-only-root LAYER
+                       the same, but the root mount is then made read-only
+    --bind PATH        with a --*-root: bind the driver's directory
                        PATH (recursively) to the same path in that root, or
                        when PATH is a symbolic link, make the same link
                        there (repeatable; e.g. /usr, /etc, /lib)
-    --tmpfs PATH       with --writable-root: mount a tmpfs on PATH in that
+    --tmpfs PATH       with a --*-root: mount a tmpfs on PATH in that
                        root (repeatable)
     --zygote-cwd DIR   the zygote's working directory (default: the
                        driver's; jobs still default to the driver's)
@@ -82,11 +85,11 @@ UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork",
            "--mount-proc", "--kill-child"]
 
 # --writable-root, run by sh in the zygote's new namespaces:
-#     sh -c WRITABLE_ROOT sh LAYER SCRATCH CWD [bind:PATH | tmpfs:PATH]... -- ZYGOTE ARGV...
+#     sh -c WRITABLE_ROOT sh rw|ro LAYER SCRATCH CWD [bind:PATH | tmpfs:PATH]... -- ZYGOTE ARGV...
 # SCRATCH is an empty directory to mount the tmpfs on.
 WRITABLE_ROOT = r"""set -e
-layer=$1 s=$2 cwd=$3
-shift 3
+mode=$1 layer=$2 s=$3 cwd=$4
+shift 4
 mount -t tmpfs -o mode=0755 tmpfs "$s"
 mkdir "$s/upper" "$s/work" "$s/root"
 mount -t overlay -o "lowerdir=$layer,upperdir=$s/upper,workdir=$s/work,userxattr" overlay "$s/root"
@@ -114,6 +117,7 @@ while [ "$1" != -- ]; do
 	shift
 done
 shift
+[ "$mode" = rw ] || mount -o remount,bind,ro "$s/root"
 cd "$s/root"
 pivot_root . .
 umount -l .
@@ -231,10 +235,12 @@ class Driver:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cfd = child.fileno()
         cmd = list(UNSHARE)
-        if self.args.writable_root is not None:
+        layer = self.args.writable_root or self.args.read_only_root
+        if layer is not None:
             self.scratch = tempfile.mkdtemp(prefix="zygote-driver-root.")
-            cmd += ["sh", "-c", WRITABLE_ROOT, "sh", os.path.abspath(self.args.writable_root),
-                    self.scratch, self.args.zygote_cwd or os.getcwd()] + self.args.mounts + ["--"]
+            mode = "rw" if self.args.writable_root else "ro"
+            cmd += ["sh", "-c", WRITABLE_ROOT, "sh", mode, os.path.abspath(layer), self.scratch,
+                    self.args.zygote_cwd or os.getcwd()] + self.args.mounts + ["--"]
         elif self.args.zygote_cwd:
             cmd += ["sh", "-c", 'cd "$0" && exec "$@"', self.args.zygote_cwd]
         if no_proc:
@@ -469,7 +475,9 @@ def main():
     p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--no-proc", action="store_true")
-    p.add_argument("--writable-root")
+    root = p.add_mutually_exclusive_group()
+    root.add_argument("--writable-root")
+    root.add_argument("--read-only-root")
     p.add_argument("--bind", action="append", dest="mounts", default=[],
                    type=lambda path: "bind:" + path)
     p.add_argument("--tmpfs", action="append", dest="mounts", type=lambda path: "tmpfs:" + path)
@@ -488,8 +496,8 @@ def main():
         return 0
     if not zygote_argv:
         die("no zygote to start after --")
-    if args.mounts and args.writable_root is None:
-        die("--bind and --tmpfs need --writable-root")
+    if args.mounts and args.writable_root is None and args.read_only_root is None:
+        die("--bind and --tmpfs need --writable-root or --read-only-root")
     t0 = time.monotonic()
     d = Driver(args, jobs)
     try:

@@ -71,7 +71,9 @@ root (pivot_root; the old root is detached). /tmp is then fresh already
 unless it is a mount of its own (that one gets a fresh tmpfs as above).
 An overlay stacks on the zygote's root only when that root is at most one
 overlay deep (the kernel stacks file systems two deep at most: a root
-whose layers lie on an overlay file system cannot have one more). The
+whose layers lie on an overlay file system cannot have one more), and
+when no mount on it is locked (mounts a user namespace inherited from a
+more privileged one, e.g. a root shared with the host). The
 zygote tries the whole sequence once when it starts; when that fails, or
 mountinfo cannot be read, its jobs share its writable root, and serve()
 says so once on the zygote's stderr. A job whose fresh upper fails
@@ -442,9 +444,10 @@ class FreshRoot:
                 mount("overlay", self.root, "overlay", 0, self.options)
             except OSError as e:
                 if e.errno == errno.EINVAL:
-                    raise OSError(e.errno, "%s; an overlay of the root is refused when the "
-                                  "root is already two file systems deep (e.g. its layers "
-                                  "lie on an overlay file system)" % e.strerror) from None
+                    raise OSError(e.errno, "%s; overlayfs refuses a lower layer that is "
+                                  "already two file systems deep (a root whose layers lie on "
+                                  "an overlay file system) or that holds mounts locked by a "
+                                  "user namespace" % e.strerror) from None
                 raise
             for point, fd in clones:
                 _move_mount(fd, self.root + point)
