@@ -3,19 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 #define FORMS "give one ASCII character, caret notation such as ^] or a byte literal " \
 	      "such as \\x1d"
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int parse_caret(const char *text, unsigned char *out, struct err **err)
 {
@@ -45,7 +36,8 @@ static int parse_backslash(const char *text, unsigned char *out, struct err **er
 			return 0;
 		}
 	} else if (len == 4 && text[1] == 'x') {
-		int hi = hex_digit(text[2]), lo = hex_digit(text[3]);
+		int hi = hex_digit_value((unsigned char)text[2]);
+		int lo = hex_digit_value((unsigned char)text[3]);
 		if (hi >= 0 && lo >= 0) {
 			if (hi > 7)
 				return err_set(err, 0, "`%s` is above \\x7f; the escape character "
