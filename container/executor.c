@@ -251,6 +251,19 @@ void executor_free(struct executor *ex)
 		free(ex);
 }
 
+bool executor_prewarm(struct executor *ex, const struct exec_job *job)
+{
+	if (!job->fork_server_argv || !job->fork_server_argv[0] || job->has_tty)
+		return false;
+	/* The key as a submitted job's copy has it (job_new): envp NULL is
+	 * the empty environment. */
+	static const char *const no_env[] = { NULL };
+	struct exec_job spec = *job;
+	if (!spec.envp)
+		spec.envp = no_env;
+	return forkserver_pool_prewarm(ex->zygotes, &spec);
+}
+
 void executor_fork_server_stats(const struct executor *ex, struct fork_server_stats *out)
 {
 	forkserver_pool_stats(ex->zygotes, out);

@@ -26,7 +26,9 @@
  * protocol and the policy (pool size, idle time-out, falling back to a
  * cold launch whenever the zygote refuses, breaks or dies). A warm job's
  * result has the same form as a cold one's; its duration runs from the
- * request to the zygote's report of its end.
+ * request to the zygote's report of its end. executor_prewarm starts a
+ * job's zygote ahead of the job (e.g. while a test runner still lists its
+ * tests), so that the first job naming it does not wait for its start-up.
  *
  * Interactive jobs (has_tty): stdin, stdout and stderr are the caller's
  * terminal, which becomes the job's controlling terminal (the job leads
@@ -157,6 +159,22 @@ uint64_t executor_submit(struct executor *ex, const struct exec_job *job, execut
  * A no-op for unknown ids and jobs whose callback already ran. */
 void executor_cancel(struct executor *ex, uint64_t job_id);
 
+/* Starts the fork server that jobs like `job` name, before any of them is
+ * submitted, so that the first one finds it warm (or nearly). Only the
+ * zygote's key counts (container/forkserver.h: the container, envp,
+ * working directory and fork_server_argv); the program, argv and timeout
+ * are ignored. Nothing is queued: no slot is held, no id or callback
+ * exists, and the call returns at once (the launch itself is synchronous,
+ * as for a job). Returns true when a zygote of that key is starting or
+ * ready, started now or before. Returns false and does nothing when job
+ * names no fork server or has a terminal, when the key is broken (its
+ * zygote failed before it was ready: jobs naming it run cold), or when
+ * fork_servers_max zygotes live and none is idle; false too when the
+ * launch fails, which breaks the key as a job's failed launch would
+ * (logged). Once ready, a zygote no job uses is stopped after
+ * fork_server_idle_s, like any idle one. */
+bool executor_prewarm(struct executor *ex, const struct exec_job *job);
+
 /* Reports every launch through cb(job's submit arg, job id), from the
  * reactor; NULL turns it off. */
 void executor_on_start(struct executor *ex, executor_start_cb *cb);
@@ -174,6 +192,8 @@ unsigned executor_slots(const struct executor *ex);
 struct fork_server_stats {
 	unsigned live;          /* zygotes starting or ready now */
 	uint64_t started;       /* zygotes launched */
+	uint64_t prewarmed;     /* of those, launched by executor_prewarm */
+	uint64_t became_ready;  /* zygotes that said they were ready */
 	uint64_t failed;        /* zygotes broken before ready (never restarted) */
 	uint64_t lost;          /* zygotes that died, or misbehaved, after ready */
 	uint64_t warm_jobs;     /* jobs whose process a zygote forked */

@@ -136,30 +136,63 @@ void forkserver_pool_free(struct forkserver_pool *p)
 	free(p);
 }
 
-bool forkserver_pool_attach(struct forkserver_pool *p, struct job *j)
+/* The zygote serving spec's key: starting, or ready with its socket open,
+ * or the key's BROKEN tombstone; NULL when there is none. */
+static struct zygote *find(struct forkserver_pool *p, uint64_t hash, const struct exec_job *spec)
 {
-	uint64_t hash = key_hash(&j->spec);
 	struct zygote *z = NULL;
 	for (struct zygote *c = p->head; c; c = c->next)
 		if ((c->state == ZS_BROKEN ||
 		     ((c->state == ZS_STARTING || c->state == ZS_READY) && c->sock >= 0)) &&
-		    key_equal(c, hash, &j->spec))
+		    key_equal(c, hash, spec))
 			z = c;
+	return z;
+}
+
+/* Makes room for one more zygote when the pool is full, by stopping the
+ * least recently used idle one. False when there is none to stop. */
+static bool make_room(struct forkserver_pool *p)
+{
+	if (live_count(p) < p->max)
+		return true;
+	struct zygote *victim = lru_idle(p);
+	if (!victim)
+		return false;
+	victim->stop = ZSTOP_EVICTED;
+	zygote_advance(victim);
+	return true;
+}
+
+bool forkserver_pool_attach(struct forkserver_pool *p, struct job *j)
+{
+	uint64_t hash = key_hash(&j->spec);
+	struct zygote *z = find(p, hash, &j->spec);
 	if (z && z->state == ZS_BROKEN)
 		return false;
-	if (!z) {
-		if (live_count(p) >= p->max) {
-			struct zygote *victim = lru_idle(p);
-			if (!victim)
-				return false;
-			victim->stop = ZSTOP_EVICTED;
-			zygote_advance(victim);
-		}
-		z = zygote_start(p, hash, j);
-		if (!z)
-			return false;
-	}
+	if (!z && make_room(p))
+		z = zygote_start(p, hash, &j->spec);
+	if (!z)
+		return false;
 	zygote_attach(z, j);
+	return true;
+}
+
+bool forkserver_pool_prewarm(struct forkserver_pool *p, const struct exec_job *spec)
+{
+	uint64_t hash = key_hash(spec);
+	struct zygote *z = find(p, hash, spec);
+	if (z)
+		return z->state != ZS_BROKEN;
+	if (!make_room(p))
+		return false;
+	p->stats.prewarmed++;
+	z = zygote_start(p, hash, spec);
+	if (!z)
+		return false;
+	/* No job: it counts as used now, so that the LRU eviction takes
+	 * older idle zygotes before it. The idle timer starts once it is
+	 * ready (zygote_advance). */
+	z->last_used = ++p->clock;
 	return true;
 }
 

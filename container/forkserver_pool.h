@@ -6,7 +6,10 @@
  * functions declared there.
  *
  * A zygote is keyed by (container description: container_desc_hash plus a
- * full comparison, envp, working directory, fork_server_argv). Its states
+ * full comparison, envp, working directory, fork_server_argv). The first
+ * job naming a key starts its zygote, or executor_prewarm does, ahead of
+ * any job: such a zygote has no job until one naming its key comes (and
+ * is stopped when idle like any other). Its states
  * (enum zygote_state):
  *
  *     STARTING --{"ready"}--> READY --idle, evicted------------\
@@ -39,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct exec_job;
 struct executor;
 struct executor_config;
 struct fork_server_stats;
@@ -63,6 +67,12 @@ void forkserver_pool_free(struct forkserver_pool *p);
  * pool is full and no zygote is idle, or the zygote could not be launched.
  * Never calls back into j synchronously. */
 bool forkserver_pool_attach(struct forkserver_pool *p, struct job *j);
+
+/* executor_prewarm (container/executor.h): starts a zygote for spec's key
+ * unless one is starting or ready, with no job attached. Returns true when
+ * one of that key is starting or ready; false when the key is broken, the
+ * pool is full and no zygote is idle, or the launch failed. */
+bool forkserver_pool_prewarm(struct forkserver_pool *p, const struct exec_job *spec);
 
 /* For a canceled job in JS_WARM_WAIT: detaches it and returns true when
  * its request was never sent (the job may complete now); returns false

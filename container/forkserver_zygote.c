@@ -581,6 +581,7 @@ void zygote_advance(struct zygote *z)
 			zygote_advance(z);
 		} else if (z->ready) {
 			z->state = ZS_READY;
+			z->pool->stats.became_ready++;
 			reactor_timer_cancel(z->pool->ex->r, z->ready_timer);
 			z->ready_timer = 0;
 			struct job *j;
@@ -620,7 +621,8 @@ static const char *make_title(struct arena *a, const char *const *argv)
 	for (size_t i = 0; argv[i] && n < sizeof(buf) - 8; i++) {
 		int w = snprintf(buf + n, sizeof(buf) - 8 - n, "%s%s", i ? " " : "", argv[i]);
 		if (w < 0 || (size_t)w >= sizeof(buf) - 8 - n) {
-			n = sizeof(buf) - 8;
+			/* Right after what snprintf kept (it ends with a NUL). */
+			n = sizeof(buf) - 9;
 			memcpy(buf + n, "...", 3);
 			n += 3;
 			break;
@@ -647,7 +649,8 @@ static const char *const *zygote_envp(struct arena *a, const char *const *envp)
 	return out;
 }
 
-static struct zygote *zygote_new(struct forkserver_pool *p, uint64_t hash, const struct job *j)
+static struct zygote *zygote_new(struct forkserver_pool *p, uint64_t hash,
+				 const struct exec_job *spec)
 {
 	struct zygote *z = calloc(1, sizeof(*z));
 	if (!z)
@@ -656,11 +659,10 @@ static struct zygote *zygote_new(struct forkserver_pool *p, uint64_t hash, const
 	z->hash = hash;
 	z->pidfd = z->sock = z->out_fd = z->err_fd = -1;
 	arena_init(&z->mem);
-	plan_cache_copy_desc(&z->mem, &z->container, &j->spec.container);
-	z->argv = executor_arena_strv(&z->mem, j->spec.fork_server_argv);
-	z->envp = executor_arena_strv(&z->mem, j->spec.envp);
-	z->cwd = j->spec.working_directory ? arena_strdup(&z->mem, j->spec.working_directory)
-					   : NULL;
+	plan_cache_copy_desc(&z->mem, &z->container, &spec->container);
+	z->argv = executor_arena_strv(&z->mem, spec->fork_server_argv);
+	z->envp = executor_arena_strv(&z->mem, spec->envp);
+	z->cwd = spec->working_directory ? arena_strdup(&z->mem, spec->working_directory) : NULL;
 	z->title = make_title(&z->mem, z->argv);
 	DLIST_APPEND(p->head, p->tail, z);
 	return z;
@@ -740,9 +742,9 @@ static int zygote_launch(struct zygote *z, struct err **err)
 	return zygote_watch(z, err);
 }
 
-struct zygote *zygote_start(struct forkserver_pool *p, uint64_t hash, const struct job *j)
+struct zygote *zygote_start(struct forkserver_pool *p, uint64_t hash, const struct exec_job *spec)
 {
-	struct zygote *z = zygote_new(p, hash, j);
+	struct zygote *z = zygote_new(p, hash, spec);
 	p->stats.started++;
 	struct err *e = NULL;
 	if (zygote_launch(z, &e) == 0) {

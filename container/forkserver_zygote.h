@@ -83,10 +83,11 @@ struct forkserver_pool {
 
 /* ---- in forkserver_zygote.c ---- */
 
-/* Starts a zygote for j's key (hash: its key hash), copying the key, and
- * counts it as started. Returns it STARTING; or NULL when it could not be
- * launched: it then stays as a BROKEN tombstone (logged), and j runs cold. */
-struct zygote *zygote_start(struct forkserver_pool *p, uint64_t hash, const struct job *j);
+/* Starts a zygote for the key of spec (a job's, or executor_prewarm's;
+ * hash: its key hash), copying the key, and counts it as started. Returns
+ * it STARTING; or NULL when it could not be launched: it then stays as a
+ * BROKEN tombstone (logged), and the jobs naming it run cold. */
+struct zygote *zygote_start(struct forkserver_pool *p, uint64_t hash, const struct exec_job *spec);
 
 /* The zygote's one transition function: acts on the recorded facts. */
 void zygote_advance(struct zygote *z);

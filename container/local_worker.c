@@ -37,12 +37,18 @@ enum lw_job_state {
 	LWJ_FINISHING,        /* result decided, callback deferred */
 };
 
+/* A prewarm (local_worker_prewarm) is an lw_job with warm_only set and no
+ * callback: it waits for its layers like a job, then hands its fork server
+ * to executor_prewarm and is freed (job_prewarm_done); a layer that fails
+ * just drops it. It never reaches LWJ_RUNNING nor LWJ_FINISHING. */
+
 struct lw_job {
 	uint64_t id;
 	enum lw_job_state state;
 	struct local_worker *w;
-	executor_done_cb *cb;
+	executor_done_cb *cb;   /* NULL when warm_only */
 	void *arg;
+	bool warm_only;         /* a prewarm: no job, no callback */
 
 	/* Owned copy of the job. */
 	struct digest *layers;
@@ -105,7 +111,7 @@ static void job_unlink(struct local_worker *w, struct lw_job *j)
 static struct lw_job *job_find(struct local_worker *w, uint64_t id)
 {
 	for (struct lw_job *j = w->jobs; j; j = j->next)
-		if (j->id == id)
+		if (j->id == id && !j->warm_only)
 			return j;
 	return NULL;
 }
@@ -168,6 +174,14 @@ static void on_exec_done(void *arg, uint64_t exec_id, struct job_result *res)
 	job_complete(j, res);
 }
 
+/* A prewarm is over (its zygote was asked for, or a layer failed). */
+static void job_prewarm_done(struct lw_job *j)
+{
+	job_unlink(j->w, j);
+	job_unpin_layers(j);
+	job_free(j);
+}
+
 static void job_start(struct lw_job *j)
 {
 	struct local_worker *w = j->w;
@@ -202,6 +216,15 @@ static void job_start(struct lw_job *j)
 		.has_tty = j->has_tty,
 		.tty_fd = j->tty_fd,
 	};
+	if (j->warm_only) {
+		if (!executor_prewarm(w->ex, &ej))
+			log_debug("local worker: no fork server started ahead for `%s`",
+				  j->fork_server_argv && j->fork_server_argv[0]
+					  ? j->fork_server_argv[0] : "(none)");
+		free(dirs);
+		job_prewarm_done(j);
+		return;
+	}
 	j->state = LWJ_RUNNING;
 	j->exec_id = executor_submit(w->ex, &ej, on_exec_done, j);
 	free(dirs);
@@ -244,6 +267,11 @@ static void layer_notify(struct local_worker *w, struct layer_entry *e)
 				uses++;
 		if (!uses)
 			continue;
+		if (e->state == LAYER_FAILED && j->warm_only) {
+			log_debug("local worker: no fork server started ahead: %s", e->error);
+			job_prewarm_done(j);
+			continue;
+		}
 		if (e->state == LAYER_FAILED) {
 			job_finish_early(j, JOB_EXECUTION_ERROR, e->error);
 			continue;
@@ -391,13 +419,16 @@ static struct mount_spec *mounts_dup(const struct mount_spec *m, size_t n)
 	return out;
 }
 
-uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *job,
-			     executor_done_cb *cb, void *arg)
+/* A new lw_job holding a copy of job, appended to w->jobs (so that jobs
+ * waiting on the same layer start in submission order), its layers
+ * pinned. The caller sets up the terminal, then calls job_begin. */
+static struct lw_job *job_new(struct local_worker *w, const struct worker_job *job,
+			      executor_done_cb *cb, void *arg)
 {
 	struct lw_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		abort();
-	j->id = w->next_id++;
+	j->id = cb ? w->next_id++ : 0;   /* a prewarm has no id */
 	j->w = w;
 	j->cb = cb;
 	j->arg = arg;
@@ -413,33 +444,26 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 	j->user = job->user;
 	j->group = job->group;
 	j->working_directory = job->working_directory ? strdup(job->working_directory) : NULL;
-	j->argv = strv_prepend(job->program, job->arguments, job->n_arguments);
+	j->argv = strv_prepend(job->program ? job->program : "", job->arguments,
+			       job->n_arguments);
 	j->envp = strv_dup(job->envp);
 	j->timeout_s = job->timeout_s;
 	j->bind_base_dir = job->bind_base_dir ? strdup(job->bind_base_dir) : NULL;
 	j->fork_server_argv = job->fork_server_argv ? strv_dup(job->fork_server_argv) : NULL;
-	j->has_tty = job->has_tty;
 	j->tty_fd = -1;
 	j->state = LWJ_WAITING_LAYERS;
-	/* Appended, so jobs waiting on the same layer start in submission
-	 * order. */
 	DLIST_APPEND(w->jobs, w->jobs_tail, j);
-
 	for (size_t i = 0; i < j->n_layers; i++)
 		store_pin(w->store, &j->layers[i]);
+	return j;
+}
 
+/* Has every layer of j extracted (or being extracted), and starts j when
+ * all are there already. */
+static void job_begin(struct lw_job *j)
+{
+	struct local_worker *w = j->w;
 	struct err *err = NULL;
-	/* The caller may close its terminal fd once this returns; the job
-	 * starts later (after its layers), so keep a copy until then. */
-	if (j->has_tty) {
-		j->tty_fd = fcntl(job->tty_fd, F_DUPFD_CLOEXEC, 3);
-		if (j->tty_fd < 0) {
-			err_set(&err, errno, "cannot use the job's terminal (fd %d)", job->tty_fd);
-			job_finish_early(j, JOB_SYSTEM_ERROR, err_msg(err));
-			err_free(&err);
-			return j->id;
-		}
-	}
 	for (size_t i = 0; i < j->n_layers; i++) {
 		struct layer_entry *e = layer_get(w, &j->layers[i]);
 		if (layer_ensure(w, e, &err))
@@ -448,15 +472,51 @@ uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *jo
 			char hex[DIGEST_HEX_LEN + 1];
 			digest_to_hex(&j->layers[i], hex);
 			err_wrap(&err, "layer %s", hex);
-			job_finish_early(j, JOB_SYSTEM_ERROR, err_msg(err));
+			if (j->warm_only) {
+				log_debug("local worker: no fork server started ahead: %s",
+					  err_msg(err));
+				job_prewarm_done(j);
+			} else {
+				job_finish_early(j, JOB_SYSTEM_ERROR, err_msg(err));
+			}
 			err_free(&err);
-			return j->id;
+			return;
 		}
 		j->pending_layers++;
 	}
 	if (j->pending_layers == 0)
 		job_start(j);
-	return j->id;
+}
+
+uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *job,
+			     executor_done_cb *cb, void *arg)
+{
+	struct lw_job *j = job_new(w, job, cb, arg);
+	uint64_t id = j->id;
+	j->has_tty = job->has_tty;
+	/* The caller may close its terminal fd once this returns; the job
+	 * starts later (after its layers), so keep a copy until then. */
+	if (j->has_tty) {
+		j->tty_fd = fcntl(job->tty_fd, F_DUPFD_CLOEXEC, 3);
+		if (j->tty_fd < 0) {
+			struct err *err = NULL;
+			err_set(&err, errno, "cannot use the job's terminal (fd %d)", job->tty_fd);
+			job_finish_early(j, JOB_SYSTEM_ERROR, err_msg(err));
+			err_free(&err);
+			return id;
+		}
+	}
+	job_begin(j);
+	return id;
+}
+
+void local_worker_prewarm(struct local_worker *w, const struct worker_job *job)
+{
+	if (!job->fork_server_argv || job->has_tty)
+		return;
+	struct lw_job *j = job_new(w, job, NULL, NULL);
+	j->warm_only = true;
+	job_begin(j);
 }
 
 void local_worker_cancel(struct local_worker *w, uint64_t id)

@@ -71,6 +71,17 @@ void local_worker_free(struct local_worker *w);
 uint64_t local_worker_submit(struct local_worker *w, const struct worker_job *job,
 			     executor_done_cb *cb, void *arg);
 
+/* Starts the fork server of job ahead of the jobs that will name it
+ * (executor_prewarm, container/executor.h): its layers are extracted as
+ * for a job, then the executor starts the zygote of job's key (container,
+ * envp, working directory, fork_server_argv; program, arguments and
+ * timeout are ignored, and program may be NULL). There is no job: no id,
+ * no slot, no callback, nothing to cancel. Does nothing when job names no
+ * fork server or has a terminal; a layer that cannot be extracted, or a
+ * zygote that cannot start, is only logged (at debug level): the first
+ * job naming the key then starts it, or runs cold, as it would have. */
+void local_worker_prewarm(struct local_worker *w, const struct worker_job *job);
+
 /* Cancels a job at any stage; its callback reports JOB_CANCELED. */
 void local_worker_cancel(struct local_worker *w, uint64_t id);
 

@@ -56,6 +56,10 @@ struct cjob {
 	size_t pending;
 	uint64_t worker_id;       /* id at the local worker or the cluster */
 	bool on_cluster;
+	/* A prewarm (client_prewarm): no id, no callback, not outstanding;
+	 * once resolved it goes to local_worker_prewarm (or nowhere) and is
+	 * freed, and a failure only logs. It is never CJOB_RUNNING. */
+	bool warm_only;
 	executor_done_cb *cb;
 	void *arg;
 	struct job_result result;  /* CJOB_FINISHING */
@@ -123,6 +127,11 @@ static void cjob_deliver(void *arg)
 static void cjob_fail(struct cjob *j, enum job_outcome outcome, const char *message)
 {
 	cjob_unlink(j->c, j);
+	if (j->warm_only) {
+		log_debug("no fork server started ahead: %s", message ? message : "");
+		cjob_free(j);
+		return;
+	}
 	j->state = CJOB_FINISHING;
 	memset(&j->result, 0, sizeof(j->result));
 	j->result.outcome = outcome;
@@ -186,8 +195,18 @@ static void cjob_run(struct cjob *j)
 	wj.fork_server_argv = (const char *const *)fs_argv;
 	wj.has_tty = j->spec.allocate_tty;
 	wj.tty_fd = wj.has_tty ? c->tty_fd : -1;
-	j->state = CJOB_RUNNING;
 	j->on_cluster = c->cluster && !job_spec_is_local_only(&j->spec);
+	if (j->warm_only) {
+		/* Its zygote is started here only if jobs like it run here. */
+		if (!j->on_cluster)
+			local_worker_prewarm(c->worker, &wj);
+		strv_free(fs_argv);
+		free(layers);
+		cjob_unlink(c, j);
+		cjob_free(j);
+		return;
+	}
+	j->state = CJOB_RUNNING;
 	if (j->on_cluster)
 		j->worker_id = cluster_client_submit(c->cluster, &wj, on_worker_done, j);
 	else
@@ -556,10 +575,36 @@ uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb
 	return j->id;
 }
 
+void client_prewarm(struct client *c, struct job_spec *spec)
+{
+	if (!spec->fork_server.program || spec->allocate_tty) {
+		job_spec_release(spec);
+		return;
+	}
+	struct cjob *j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->c = c;
+	j->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	j->warm_only = true;
+	j->state = CJOB_BUILDING;
+	/* First in line for the builds it shares with the jobs that follow. */
+	DLIST_APPEND(c->jobs, c->jobs_tail, j);
+	log_debug("starting the fork server `%s` ahead of its jobs", j->spec.fork_server.program);
+	struct err *err = NULL;
+	if (cjob_resolve(j, &err) < 0) {
+		cjob_fail(j, JOB_EXECUTION_ERROR, err_msg(err));
+		err_free(&err);
+	} else if (j->pending == 0) {
+		cjob_ready(j);
+	}
+}
+
 void client_cancel(struct client *c, uint64_t id)
 {
 	for (struct cjob *j = c->jobs; j; j = j->next) {
-		if (j->id != id)
+		if (j->id != id || j->warm_only)
 			continue;
 		switch (j->state) {
 		case CJOB_BUILDING:

@@ -80,6 +80,25 @@ void client_free(struct client *c);
 uint64_t client_submit(struct client *c, struct job_spec *spec, executor_done_cb *cb,
 		       void *arg);
 
+/* Starts, ahead of the jobs, the fork server that jobs like *spec will
+ * name (its fork_server), so that the first of them finds it warm: e.g. a
+ * test runner calls it while it still lists its tests. Takes ownership of
+ * *spec (it is zeroed); its program, arguments and timeout do not matter.
+ * The spec is resolved like a job's (environment, image, every layer
+ * built, so those builds also start early and the jobs then share them),
+ * then handed to local_worker_prewarm (container/local_worker.h), which
+ * extracts the layers and has the executor start the zygote with no job.
+ * The zygote is the one the jobs use only when their container, computed
+ * environment, working directory and fork server are all the same.
+ * With a cluster session, jobs like it run on the cluster (unless local-
+ * only): the layers are built all the same, but no zygote is started
+ * here (the workers start theirs with their first job). Nothing is
+ * reported back: no id, no callback, not counted by client_outstanding; a
+ * spec with no fork server or with allocate_tty is dropped, and an error
+ * (a bad spec, a failed build) is only logged at debug level, the jobs
+ * then meeting it themselves. */
+void client_prewarm(struct client *c, struct job_spec *spec);
+
 /* Cancels a job at any stage; its callback reports JOB_CANCELED. */
 void client_cancel(struct client *c, uint64_t id);
 

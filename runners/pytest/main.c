@@ -191,6 +191,8 @@ static void read_pytest_opts(struct pytest_main *m)
 		c = strv_push(c, module);
 	}
 	c = push_list(c, cfg, "extra-pytest-args");
+	size_t n_shared = 0;
+	config_get_list(cfg, "extra-pytest-args", &n_shared);
 	c = push_list(c, cfg, "extra-pytest-collect-args");
 	char **t = push_list(strv_dup(NULL), cfg, "extra-pytest-args");
 	size_t n_rest = 0;
@@ -211,6 +213,9 @@ static void read_pytest_opts(struct pytest_main *m)
 		.test_args = (const char *const *)t,
 		.n_test_args = strv_len((const char *const *)t),
 		.fork_server = want(cfg, "fork-server"),
+		/* The zygote can collect what the host does without the
+		 * collection's result only when that is pytest's default. */
+		.collect_extra = strv_len((const char *const *)c) != n_shared,
 	};
 }
 
@@ -332,6 +337,8 @@ static int run_tests(struct pytest_main *m, struct err **err)
 	if (make_engine(m, list_only, err) < 0)
 		return -1;
 	pytest_discover_attach(m->discover, m->engine, list_only);
+	if (!list_only)
+		pytest_discover_set_client(m->discover, m->stack.client);
 	engine_set_finished_cb(m->engine, on_finished, m);
 	if (reactor_on_signal(m->r, SIGINT, on_stop_signal, m, err) < 0 ||
 	    reactor_on_signal(m->r, SIGTERM, on_stop_signal, m, err) < 0 ||

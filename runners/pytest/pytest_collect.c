@@ -197,6 +197,7 @@ struct pytest_collect {
 	char *project_dir;
 	char **args;
 	pytest_collect_cb *cb;
+	pytest_python_cb *on_python;
 	void *arg;
 	struct subprocess *sp;
 	uint64_t timer;               /* reporting a failure that came at once */
@@ -263,11 +264,14 @@ static void on_line(struct subprocess *sp, int stream, const char *line, size_t 
 	(void)sp;
 	(void)stream;
 	struct err *err = NULL;
+	bool found = c->res.found;
 	if (pytest_collection_feed(&c->res, line, len, &c->no_pytest, &err) < 0) {
 		if (!c->bad_record)
 			c->bad_record = xstrdup(err_msg(err));
 		err_free(&err);
 	}
+	if (!found && c->res.found && c->on_python)
+		c->on_python(c->arg, &c->res);
 }
 
 /* The collection with the interpreter that had pytest ended. */
@@ -383,6 +387,7 @@ struct pytest_collect *pytest_collect_start(struct reactor *r, const struct pyte
 	for (size_t i = 0; i < o->n_args; i++)
 		c->args = strv_push(c->args, o->args[i]);
 	c->cb = cb;
+	c->on_python = o->on_python;
 	c->arg = arg;
 	c->res.exit_code = -1;
 	try_next(c);

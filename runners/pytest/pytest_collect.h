@@ -82,12 +82,20 @@ void pytest_collection_release(struct pytest_collection *c);
 int pytest_collection_feed(struct pytest_collection *c, const char *line, size_t len,
 			   char **no_pytest, struct err **err);
 
+/* Optional: the interpreter that works is known. Called once per
+ * collection, from the reactor, as soon as its "python" record arrived,
+ * before pytest collects anything, with the collection so far (res->found
+ * and res->python set). The callee may take res->python (and zero it;
+ * res->found stays true), and must not free the collection. */
+typedef void pytest_python_cb(void *arg, struct pytest_collection *res);
+
 struct pytest_collect_opts {
 	const char *const *candidates;  /* interpreters, NULL-terminated */
 	const char *helpers_dir;
 	const char *project_dir;        /* the helper runs there */
 	const char *const *args;        /* pytest arguments (see above) */
 	size_t n_args;
+	pytest_python_cb *on_python;    /* optional; gets pytest_collect_start's arg */
 };
 
 /* The end of a collection: the callee takes what *res holds (release it

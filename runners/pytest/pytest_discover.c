@@ -23,6 +23,8 @@ struct pytest_discover {
 	struct pytest_python python;   /* the interpreter the jobs use */
 	bool have_python;
 	char *interpreter;             /* the candidate that worked last */
+	bool adopted;                  /* this collection's interpreter is */
+	struct client *client;         /* for the zygote started ahead; or NULL */
 	struct pytest_job_ctx job;
 	char **files;                  /* job.files: the zygote's FILE... */
 	struct pytest_collect *collect;
@@ -48,7 +50,13 @@ struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pyte
 	d->job.args = opts->test_args;
 	d->job.n_args = opts->n_test_args;
 	d->job.fork_server = opts->fork_server;
+	d->job.zygote_collects_default = !opts->collect_extra;
 	return d;
+}
+
+void pytest_discover_set_client(struct pytest_discover *d, struct client *c)
+{
+	d->client = c;
 }
 
 void pytest_discover_attach(struct pytest_discover *d, struct engine *e, bool text_to_stderr)
@@ -90,7 +98,7 @@ static void failed(struct pytest_discover *d, const char *message)
 	engine_discovery_failed(d->e, message);
 }
 
-/* Takes the interpreter that collected for the jobs. */
+/* Takes the interpreter that collects for the jobs. */
 static void adopt(struct pytest_discover *d, struct pytest_collection *res)
 {
 	pytest_python_release(&d->python);
@@ -117,19 +125,46 @@ static bool selected(void *arg, const struct test_case *tc)
 	return v != FILTER_FALSE;
 }
 
-/* The run's zygote collects the files of the selected tests (set before
- * the engine makes any job of this run). */
+/* Unless it collects pytest's default, the run's zygote collects the
+ * files of the selected tests (set before the engine makes any job of
+ * this run). */
 static void set_files(struct pytest_discover *d, const struct pytest_collection *res)
 {
 	strv_free(d->files);
 	d->files = NULL;
 	d->job.files = NULL;
 	d->job.n_files = 0;
-	if (!d->job.fork_server)
+	if (!d->job.fork_server || d->job.zygote_collects_default)
 		return;
 	d->files = pytest_job_files(res->tests, res->n_tests, selected, d);
 	d->job.files = (const char *const *)d->files;
 	d->job.n_files = strv_len(d->job.files);
+}
+
+/* Starts the run's zygote while the host collects (see
+ * pytest_discover.h). Anything in the way only costs the head start. */
+static void prewarm(struct pytest_discover *d)
+{
+	if (!d->client || d->stopped)
+		return;
+	struct job_spec spec = { 0 };
+	struct err *err = NULL;
+	int rc = pytest_job_prewarm(&d->job, &spec, &err);
+	if (rc < 0) {
+		log_debug("no fork server started ahead: %s", err_msg(err));
+		err_free(&err);
+	} else if (rc > 0) {
+		client_prewarm(d->client, &spec);
+	}
+}
+
+/* The interpreter is known and pytest is about to collect. */
+static void on_python(void *arg, struct pytest_collection *res)
+{
+	struct pytest_discover *d = arg;
+	adopt(d, res);
+	d->adopted = true;
+	prewarm(d);
 }
 
 static void on_collected(void *arg, struct pytest_collection *res)
@@ -137,7 +172,8 @@ static void on_collected(void *arg, struct pytest_collection *res)
 	struct pytest_discover *d = arg;
 	pytest_collect_free(d->collect);   /* from inside its callback: allowed */
 	d->collect = NULL;
-	if (res->found)
+	log_debug("collected %zu test%s", res->n_tests, res->n_tests == 1 ? "" : "s");
+	if (res->found && !d->adopted)
 		adopt(d, res);
 	if (res->n_tests && !d->stopped) {
 		set_files(d, res);
@@ -167,6 +203,7 @@ static char **candidates(const struct pytest_discover *d)
 void pytest_discover_start(struct pytest_discover *d)
 {
 	d->stopped = false;
+	d->adopted = false;
 	char **cands = candidates(d);
 	struct pytest_collect_opts o = {
 		.candidates = (const char *const *)cands,
@@ -174,6 +211,7 @@ void pytest_discover_start(struct pytest_discover *d)
 		.project_dir = d->opts->project_dir,
 		.args = d->opts->collect_args,
 		.n_args = d->opts->n_collect_args,
+		.on_python = on_python,
 	};
 	d->collect = pytest_collect_start(d->r, &o, on_collected, d);
 	strv_free(cands);

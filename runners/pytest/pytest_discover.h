@@ -5,17 +5,27 @@
  *   1. collect (runners/pytest/pytest_collect.h) with the candidate
  *      interpreters until one has pytest;
  *   2. adopt that interpreter for the jobs (its extension modules whose
- *      libraries are missing are left out, see pytest_python.h);
- *   3. with the `fork-server` value true, give the jobs the files of the
- *      tests the engine's filters select (pytest_job_files), the run's
- *      zygote's FILE... (runners/pytest/pytest_job.h);
+ *      libraries are missing are left out, see pytest_python.h) as soon
+ *      as it is known, before pytest collects; then, with the
+ *      `fork-server` value true and a client (pytest_discover_set_client),
+ *      start the run's zygote at once (pytest_job_prewarm, client_prewarm),
+ *      so that its start-up (container, Python, pytest, the test modules)
+ *      overlaps the host's collection instead of following it. Only when
+ *      the zygote collects pytest's default (runners/pytest/pytest_job.h);
+ *   3. otherwise, with the `fork-server` value true, give the jobs the
+ *      files of the tests the engine's filters select (pytest_job_files),
+ *      the run's zygote's FILE..., and its first job starts it;
  *   4. hand every collected test to the engine in one batch (so the whole
  *      listing is ordered the book's way), report a failed collection with
  *      engine_discovery_failed (pytest's report, or the interpreters tried;
  *      whatever was collected still runs), then engine_discovery_done.
  *
  * With --watch, pytest_discover_rerun reloads maelstrom-pytest.toml and
- * collects again, trying the interpreter that worked last time first.
+ * collects again, trying the interpreter that worked last time first (and
+ * starts the zygote ahead again: when nothing it depends on changed, the
+ * executor still has it, and nothing is started).
+ *
+ * At log level debug, "collected N tests" marks the end of a collection.
  *
  * Ownership: the discovery borrows the reactor, engine and options, which
  * must outlive it; it owns the directives it was given or reloaded and the
@@ -30,6 +40,7 @@
 
 #include "core/err.h"
 #include "core/reactor.h"
+#include "runners/client.h"
 #include "runners/directives.h"
 #include "runners/engine.h"
 #include "runners/pytest/pytest_job.h"
@@ -48,6 +59,9 @@ struct pytest_opts {
 	const char *const *test_args;     /* extra-pytest-args, extra-pytest-test-args */
 	size_t n_test_args;
 	bool fork_server;                 /* the `fork-server` value */
+	bool collect_extra;               /* collect_args hold more than the
+					     extra-pytest-args (collect-from-module,
+					     extra-pytest-collect-args) */
 };
 
 struct pytest_discover;
@@ -65,6 +79,11 @@ struct pytest_discover *pytest_discover_new(struct reactor *r, const struct pyte
  * messages go through the engine's UI, or to standard error when
  * text_to_stderr (--list: standard output holds only the list). */
 void pytest_discover_attach(struct pytest_discover *d, struct engine *e, bool text_to_stderr);
+
+/* The client through which the run's zygote is started while the tests
+ * are collected (see above); borrowed, it must outlive the discovery.
+ * Without one (--list), nothing is started ahead. */
+void pytest_discover_set_client(struct pytest_discover *d, struct client *c);
 
 /* The engine_job_fn to give the engine, with the discovery as its
  * argument: pytest_job_make with the current directives and interpreter.

@@ -206,6 +206,7 @@ static void push_environment(struct container_spec *c, const struct pytest_job_c
 
 /* ---- the command ------------------------------------------------------------------ */
 
+/* The cold command; run_arg NULL: none (the job of pytest_job_prewarm). */
 static void set_command(struct job_spec *out, const struct pytest_job_ctx *ctx,
 			const char *program, const char *run_arg)
 {
@@ -215,13 +216,15 @@ static void set_command(struct job_spec *out, const struct pytest_job_ctx *ctx,
 	char **args = strv_dup(head);
 	for (size_t i = 0; i < ctx->n_args; i++)
 		args = strv_push(args, ctx->args[i]);
-	args = strv_push(args, run_arg);
+	if (run_arg)
+		args = strv_push(args, run_arg);
 	out->arguments = args;
 	out->n_arguments = strv_len((const char *const *)args);
 }
 
 /* The run's zygote (see pytest_job.h): the test's interpreter, pytest with
- * the outcome and zygote plugins, the extra arguments, every file. */
+ * the outcome and zygote plugins, the extra arguments, the files (none
+ * when it collects pytest's default). */
 static void set_fork_server(struct job_spec *out, const struct pytest_job_ctx *ctx)
 {
 	struct fork_server_spec *fs = &out->fork_server;
@@ -273,18 +276,10 @@ char **pytest_job_files(struct test_case *const *tests, size_t n,
 	return v;
 }
 
-int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
-		    struct err **err)
+/* The job of tc (run with run_arg, or NULL: see set_command). */
+static int job_for(const struct pytest_job_ctx *ctx, const struct test_case *tc,
+		   const char *run_arg, struct job_spec *out, bool *ignored, struct err **err)
 {
-	const struct pytest_job_ctx *ctx = arg;
-	const struct pytest_case *pc = pytest_case_of(tc);
-	*ignored = false;
-	if (!pc || !pc->run_arg)
-		return err_set(err, EINVAL, "test %s was not collected by maelstrom-pytest",
-			       tc->display ? tc->display : "(unnamed)");
-	if (!ctx->python)
-		return err_set(err, EINVAL, "no Python interpreter is known to run %s",
-			       tc->display);
 	struct engine_case_view view;
 	engine_case_view_init(&view, tc);
 	struct directive_result res;
@@ -309,10 +304,46 @@ int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out,
 	/* Without the host's interpreter, an image brings its own: the first
 	 * python3 on the job's PATH. */
 	bool image_python = out->container.image.name && !res.include_shared_libraries;
-	set_command(out, ctx, image_python ? "python3" : ctx->python->executable, pc->run_arg);
-	if (ctx->fork_server && res.fork_server && ctx->n_files)
+	set_command(out, ctx, image_python ? "python3" : ctx->python->executable, run_arg);
+	if (ctx->fork_server && res.fork_server && (ctx->zygote_collects_default || ctx->n_files))
 		set_fork_server(out, ctx);
 	out->timeout_s = res.timeout_s;
 	directive_result_release(&res);
 	return 0;
+}
+
+int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
+		    struct err **err)
+{
+	const struct pytest_job_ctx *ctx = arg;
+	const struct pytest_case *pc = pytest_case_of(tc);
+	*ignored = false;
+	if (!pc || !pc->run_arg)
+		return err_set(err, EINVAL, "test %s was not collected by maelstrom-pytest",
+			       tc->display ? tc->display : "(unnamed)");
+	if (!ctx->python)
+		return err_set(err, EINVAL, "no Python interpreter is known to run %s",
+			       tc->display);
+	return job_for(ctx, tc, pc->run_arg, out, ignored, err);
+}
+
+int pytest_job_prewarm(const struct pytest_job_ctx *ctx, struct job_spec *out, struct err **err)
+{
+	if (!ctx->fork_server || !ctx->zygote_collects_default || !ctx->python)
+		return 0;
+	/* Every field empty: only directives without a filter, or with one
+	 * that holds for such a test, apply. */
+	struct test_case nobody = { .kind = TARGET_NONE };
+	struct job_spec spec = { 0 };
+	bool ignored = false;
+	if (job_for(ctx, &nobody, NULL, &spec, &ignored, err) < 0) {
+		job_spec_release(&spec);
+		return err_wrap(err, "the directives for the fork server started ahead");
+	}
+	if (ignored || !spec.fork_server.program) {
+		job_spec_release(&spec);
+		return 0;
+	}
+	*out = spec;
+	return 1;
 }

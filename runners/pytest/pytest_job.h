@@ -60,12 +60,24 @@
  * the job also names a fork server, the same for every test of the run:
  * the same program, with the arguments
  *     -m pytest -p no:cacheprovider -p maelstrom_pytest_report
- *     -p maelstrom_pytest_zygote --verbose EXTRA-ARGS... FILE...
- * where FILE... are the distinct files of the run's selected tests
- * (ctx->files, from pytest_job_files). That zygote imports pytest, loads
- * the conftests and collects those files once; each test is then forked
- * from it. The job keeps its cold program and arguments: an executor that
- * cannot fork it runs it cold, with the same result.
+ *     -p maelstrom_pytest_zygote --verbose EXTRA-ARGS... [FILE...]
+ * That zygote imports pytest, loads the conftests and collects once; each
+ * test is then forked from it. What it collects:
+ *   - when the host's collection is given nothing the tests are not
+ *     (ctx->zygote_collects_default: no collect-from-module, no
+ *     extra-pytest-collect-args), no FILE: pytest's own default (the
+ *     `testpaths` of the project's configuration, else the working
+ *     directory), which is what the host collects. The zygote's argv then
+ *     does not depend on the collection's result, so it can be started
+ *     while the host still collects (pytest_job_prewarm);
+ *   - otherwise FILE... are the distinct files of the run's selected tests
+ *     (ctx->files, from pytest_job_files, known once the host collected;
+ *     none: every test runs cold). Giving the zygote the collection's own
+ *     options instead would make its arguments differ from the tests'
+ *     EXTRA-ARGS, and maelstrom_pytest_zygote refuses such tests.
+ * The job keeps its cold program and arguments: an executor that cannot
+ * fork it (the zygote does not know the test, or broke) runs it cold, with
+ * the same result.
  *
  * These layer specs are the same for every test, so the client builds
  * each once per run, and the layer cache keeps them across runs until a
@@ -95,8 +107,10 @@ struct pytest_job_ctx {
 	const char *const *args;    /* EXTRA-ARGS (see above) */
 	size_t n_args;
 	bool fork_server;           /* the `fork-server` value: warm containers */
-	const char *const *files;   /* the zygote's FILE... (pytest_job_files);
-				       none: every test runs cold */
+	bool zygote_collects_default; /* the zygote gets no FILE (see above) */
+	const char *const *files;   /* otherwise, the zygote's FILE...
+				       (pytest_job_files); none: every test
+				       runs cold */
 	size_t n_files;
 };
 
@@ -104,6 +118,20 @@ struct pytest_job_ctx {
  * struct pytest_job_ctx. */
 int pytest_job_make(void *arg, const struct test_case *tc, struct job_spec *out, bool *ignored,
 		    struct err **err);
+
+/* The job that starts the run's zygote ahead of the tests (client_prewarm,
+ * runners/client.h), while the host still collects: the job a test gets
+ * that no directive's filter singles out, i.e. the directives applied to
+ * a test whose every field (name, file, package, node_id, markers) is
+ * empty, without a test to run. Tests whose directives give them another
+ * container, environment or working directory name another zygote, which
+ * their first job starts (the prewarmed one, unused, idles out). Returns
+ * 1 with *out filled; 0, leaving *out alone, when there is nothing to
+ * start ahead: fork servers are off, the zygote's FILE... are only known
+ * after collection (!ctx->zygote_collects_default), no interpreter is
+ * known yet, or that test would be ignored or run cold; -1 with *err when
+ * the directives fail for it. */
+int pytest_job_prewarm(const struct pytest_job_ctx *ctx, struct job_spec *out, struct err **err);
 
 /* The test file part of a collected test's run argument (what comes
  * before the first "::"), heap-allocated; NULL for a test maelstrom-pytest

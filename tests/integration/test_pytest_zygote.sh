@@ -7,8 +7,9 @@
 # Projects: a copy of tests/fixtures/pytest-project in $SCRATCH/proj, and a
 # small project written here ($SCRATCH/iso) whose tests probe isolation: module
 # state, /tmp, a child process left running, os._exit, PID 1 and /proc, the
-# network namespace, files written outside /tmp, and a file that fails to
-# import. $SCRATCH lies below /tmp (mktemp), so every run also checks that
+# network namespace (pooled: reused one job at a time, never reconfigurable
+# by a job), the zygote's own fds, files written outside /tmp, and a file
+# that fails to import. $SCRATCH lies below /tmp (mktemp), so every run also checks that
 # the project is bound back over each child's fresh /tmp.
 #
 # The zygote's root is the host's (writable, but an overlay of it is refused:
@@ -72,9 +73,11 @@ zy_iso() {
 	mkdir -p "$SCRATCH/iso" && cd "$SCRATCH/iso" || return 1
 	cat >test_iso.py <<'PY'
 """Each test must start as if it were the first in its process."""
+import fcntl
 import os
 import pathlib
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -126,6 +129,46 @@ def test_network():
     except OSError:
         reachable = False
     assert reachable == (mode != "disabled")
+    if "ZY_TAG" in os.environ:
+        pathlib.Path("netns-" + os.environ["ZY_TAG"]).write_text(ns)
+
+
+def _lo_flags(sock):
+    req = struct.pack("16sH22x", b"lo", 0)
+    return struct.unpack("16sH22x", fcntl.ioctl(sock.fileno(), 0x8913, req))[1]   # SIOCGIFFLAGS
+
+
+def test_network_tamper():
+    """Turns loopback the other way round (up for "disabled", down for
+    "loopback") when the kernel lets it: the next job must not notice."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sH22x", b"lo", _lo_flags(s) ^ 1)     # IFF_UP
+        try:
+            fcntl.ioctl(s.fileno(), 0x8914, req)                    # SIOCSIFFLAGS
+        except PermissionError:
+            pass
+
+
+def test_rendezvous():
+    """Two at a time: each waits for the other, then checks that they do
+    not share a network namespace and that it holds none of the zygote's
+    own fds (pidfds, namespaces)."""
+    me = pathlib.Path("rdv-" + os.environ["ZY_TAG"])
+    me.write_text(os.readlink("/proc/self/ns/net"))
+    deadline = time.monotonic() + 60
+    while len(list(pathlib.Path(".").glob("rdv-*"))) < 2:
+        assert time.monotonic() < deadline, "the other job did not run at the same time"
+        time.sleep(0.01)
+    other = [p for p in pathlib.Path(".").glob("rdv-*") if p != me][0]
+    assert other.read_text() != me.read_text(), "two jobs at once share a network namespace"
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink("/proc/self/fd/" + fd))
+        except OSError:
+            pass
+    leaked = [h for h in held if h.startswith(("net:", "pid:", "user:", "anon_inode:[pidfd]"))]
+    assert leaked == [], "the zygote's fds leaked in: %s" % leaked
 
 
 def test_env_and_cwd():
@@ -345,6 +388,46 @@ t_zygote_network_modes() {
 	zy_drive "$SCRATCH/jobs" -- test_iso.py || return 1
 	zy_assert "$ZY_OUT" 'len(R) == 4' \
 		'all(r["exit"] == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())'
+}
+
+# Network namespaces are pooled: a job finds loopback as its mode says even
+# when the job before it in the same namespace tried to turn it the other
+# way, and jobs one after the other reuse one namespace.
+t_zygote_network_namespaces_reused_not_reconfigured() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	export ZY_HOST_NETNS
+	ZY_HOST_NETNS=$(readlink /proc/self/ns/net)
+	{
+		zy_job test_iso.py::test_network '"network": "disabled", "env": {"ZY_NET": "disabled", "ZY_TAG": "d1"}'
+		zy_job test_iso.py::test_network_tamper '"network": "disabled"'
+		zy_job test_iso.py::test_network '"network": "disabled", "env": {"ZY_NET": "disabled", "ZY_TAG": "d2"}'
+		zy_job test_iso.py::test_network '"network": "loopback", "env": {"ZY_NET": "loopback", "ZY_TAG": "l1"}'
+		zy_job test_iso.py::test_network_tamper '"network": "loopback"'
+		zy_job test_iso.py::test_network '"network": "loopback", "env": {"ZY_NET": "loopback", "ZY_TAG": "l2"}'
+	} >"$SCRATCH/jobs"
+	zy_drive "$SCRATCH/jobs" -- test_iso.py || return 1
+	zy_assert "$ZY_OUT" 'len(R) == 6' \
+		'all(r["exit"] == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' || return 1
+	expect_eq "the namespace of two disabled jobs in a row" "$(cat netns-d1)" "$(cat netns-d2)" || return 1
+	expect_eq "the namespace of two loopback jobs in a row" "$(cat netns-l1)" "$(cat netns-l2)" || return 1
+	[ "$(cat netns-d1)" != "$(cat netns-l1)" ] || { fail "disabled and loopback jobs shared a namespace"; return 1; }
+}
+
+# Two jobs at once: each has its own network namespace, and neither holds
+# the zygote's pidfds or namespace fds.
+t_zygote_parallel_jobs_own_namespaces_and_fds() {
+	zy_setup || return "$(zy_skip $?)"
+	zy_iso || return 1
+	local m
+	for m in disabled loopback; do
+		rm -f rdv-*
+		zy_job test_iso.py::test_rendezvous "\"network\": \"$m\", \"env\": {\"ZY_TAG\": \"${m}1\"}" >"$SCRATCH/jobs"
+		zy_job test_iso.py::test_rendezvous "\"network\": \"$m\", \"env\": {\"ZY_TAG\": \"${m}2\"}" >>"$SCRATCH/jobs"
+		zy_drive "$SCRATCH/jobs" --parallel 2 -- test_iso.py || return 1
+		zy_assert "$ZY_OUT" 'len(R) == 2' \
+			'all(r["exit"] == 0 and r["outcome"]["outcome"] == "passed" for r in R.values())' || return 1
+	done
 }
 
 # A container without /proc: nothing to remount, and the project below /tmp

@@ -35,8 +35,9 @@ job, in job order:
 
 (outcome: the record of maelstrom_pytest_report's outcome line, which is
 removed from stderr), then {"zygote_exit": CODE, "zygote_stdout": "...",
-"zygote_stderr": "...", "wall_seconds": T, "ready_seconds": T} after
-closing the socket. Exit status 0, or 2 when something went wrong (the
+"zygote_stderr": "...", "wall_seconds": T, "ready_seconds": T,
+"cpu_seconds": T} after closing the socket (cpu_seconds: the user and
+system time of the zygote and every process it forked, not the driver's). Exit status 0, or 2 when something went wrong (the
 zygote died, a message broke the protocol, --timeout passed): what
 appears on stderr.
 
@@ -72,6 +73,7 @@ Options:
 import argparse
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -510,7 +512,9 @@ def main():
         code = d.finish()
     finally:
         d.remove_scratch()
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"zygote_exit": code, "ready_seconds": round(ready, 6),
+                      "cpu_seconds": round(ru.ru_utime + ru.ru_stime, 6),
                       "wall_seconds": round(time.monotonic() - t0, 6),
                       "zygote_stdout": b"".join(d.zygote_out).decode("utf-8", "replace"),
                       "zygote_stderr": b"".join(d.zygote_err).decode("utf-8", "replace")},

@@ -825,6 +825,183 @@ static void test_free_with_live_zygotes(void **state)
 	ctx_close(c);   /* no child left: zygotes and jobs reaped */
 }
 
+/* ---- prewarm (executor_prewarm) ------------------------------------------- */
+
+/* The spec of a job running `sh -c script` with fork server zygote, as
+ * submit_in makes it (prewarm and jobs share the key). */
+static struct exec_job job_like(const struct container_desc *d, const char *const *zygote)
+{
+	static const char *const envp[] = { "PATH=/bin", "FOO=bar", NULL };
+	return (struct exec_job){
+		.container = *d, .program = "sh", .envp = envp, .fork_server_argv = zygote,
+	};
+}
+
+static const char *const *prewarm_zygote;
+
+/* Submits the job once the prewarmed zygote said ready. */
+static void probe_ready(struct reactor *r, void *arg)
+{
+	struct ctx *c = arg;
+	if (stats(c).became_ready == 0) {
+		reactor_timer_add(r, 10 * 1000 * 1000, probe_ready, c);
+		return;
+	}
+	submit(c, "echo $FOO; echo $$", 0, prewarm_zygote);
+}
+
+/* A zygote started without a job holds no slot; the first job naming its
+ * key finds it ready and is forked by it. */
+static void test_prewarm_then_job(void **state)
+{
+	(void)state;
+	static const char *const zygote[] = { STUB, "--log", "/log/starts", NULL };
+	struct ctx *c = &the_ctx;
+	ctx_open(c, 1, 4096);
+	struct container_desc d = desc(NETWORK_DISABLED);
+	struct exec_job spec = job_like(&d, zygote);
+	spec.program = NULL;   /* ignored */
+	assert_true(executor_prewarm(c->ex, &spec));
+	struct fork_server_stats s = stats(c);
+	assert_int_equal(s.started, 1);
+	assert_int_equal(s.prewarmed, 1);
+	assert_int_equal(s.live, 1);
+	assert_int_equal(executor_running(c->ex), 0);
+	assert_int_equal(executor_queued(c->ex), 0);
+	/* Once is enough: the same key finds it starting. */
+	assert_true(executor_prewarm(c->ex, &spec));
+	assert_int_equal(stats(c).started, 1);
+	/* No fork server, or a terminal: nothing to start. */
+	struct exec_job cold = job_like(&d, NULL);
+	assert_false(executor_prewarm(c->ex, &cold));
+	struct exec_job tty = spec;
+	tty.has_tty = true;
+	assert_false(executor_prewarm(c->ex, &tty));
+	assert_int_equal(c->callbacks, 0);   /* a prewarm has no callback */
+	prewarm_zygote = zygote;
+	reactor_timer_add(c->r, 0, probe_ready, c);
+	run(c);
+	expect(&c->jobs[0], JOB_EXITED, 0, "bar\n1\n");
+	s = stats(c);
+	assert_int_equal(s.started, 1);
+	assert_int_equal(s.became_ready, 1);
+	assert_int_equal(s.warm_jobs, 1);
+	assert_int_equal(s.cold_jobs, 0);
+	assert_int_equal(zygote_starts(), 1);
+	ctx_close(c);
+}
+
+/* A job submitted right after the prewarm waits for that zygote instead
+ * of starting another. */
+static void test_prewarm_then_job_at_once(void **state)
+{
+	(void)state;
+	static const char *const zygote[] = { STUB, "--ready-delay-ms", "200", NULL };
+	struct ctx *c = &the_ctx;
+	ctx_open(c, 2, 4096);
+	struct container_desc d = desc(NETWORK_DISABLED);
+	struct exec_job spec = job_like(&d, zygote);
+	assert_true(executor_prewarm(c->ex, &spec));
+	struct slot *a = submit(c, "echo a", 0, zygote);
+	struct slot *b = submit(c, "echo b", 0, zygote);
+	run(c);
+	expect(a, JOB_EXITED, 0, "a\n");
+	expect(b, JOB_EXITED, 0, "b\n");
+	struct fork_server_stats s = stats(c);
+	assert_int_equal(s.started, 1);
+	assert_int_equal(s.prewarmed, 1);
+	assert_int_equal(s.warm_jobs, 2);
+	ctx_close(c);
+}
+
+/* A prewarmed zygote that no job uses is stopped once idle. */
+static void test_prewarm_idles_out(void **state)
+{
+	(void)state;
+	static const char *const zygote[] = { STUB, NULL };
+	struct executor_config cfg = { .slots = 1, .inline_limit = 4096, .fork_server_idle_s = 1 };
+	struct ctx *c = &the_ctx;
+	ctx_open_cfg(c, &cfg);
+	struct container_desc d = desc(NETWORK_DISABLED);
+	struct exec_job spec = job_like(&d, zygote);
+	assert_true(executor_prewarm(c->ex, &spec));
+	/* run() returns once nothing is left: the zygote became ready, idled
+	 * and was stopped and reaped. */
+	run(c);
+	struct fork_server_stats s = stats(c);
+	assert_int_equal(s.became_ready, 1);
+	assert_int_equal(s.live, 0);
+	assert_int_equal(s.lost, 0);
+	assert_int_equal(s.failed, 0);
+	ctx_close(c);
+}
+
+/* A zygote that cannot start breaks its key, as when a job starts it:
+ * later prewarms do nothing and the jobs run cold. */
+static void test_prewarm_broken(void **state)
+{
+	(void)state;
+	static const char *const missing[] = { "no-such-zygote", NULL };
+	static const char *const early[] = { STUB, "--exit-early", "5", NULL };
+	struct executor_config cfg = { .slots = 2, .inline_limit = 4096,
+				       .fork_server_ready_s = 1 };
+	struct ctx *c = &the_ctx;
+	ctx_open_cfg(c, &cfg);
+	struct container_desc d = desc(NETWORK_DISABLED);
+	struct exec_job spec_missing = job_like(&d, missing);
+	struct exec_job spec_early = job_like(&d, early);
+	executor_prewarm(c->ex, &spec_missing);
+	assert_true(executor_prewarm(c->ex, &spec_early));   /* launched; fails later */
+	run(c);   /* until both are gone */
+	assert_false(executor_prewarm(c->ex, &spec_missing));
+	assert_false(executor_prewarm(c->ex, &spec_early));
+	struct slot *a = submit(c, "echo cold", 0, missing);
+	struct slot *b = submit(c, "echo cold", 0, early);
+	run(c);
+	expect(a, JOB_EXITED, 0, "cold\n");
+	expect(b, JOB_EXITED, 0, "cold\n");
+	struct fork_server_stats s = stats(c);
+	assert_int_equal(s.started, 2);
+	assert_int_equal(s.prewarmed, 2);
+	assert_int_equal(s.failed, 2);
+	assert_int_equal(s.cold_jobs, 2);
+	assert_int_equal(s.live, 0);
+	ctx_close(c);
+}
+
+static bool prewarm_result;
+
+static void prewarm_on_start(void *arg, uint64_t id)
+{
+	(void)id;
+	static const char *const other[] = { STUB, "--refuse", "none", NULL };
+	struct ctx *c = arg;
+	struct container_desc d = desc(NETWORK_DISABLED);
+	struct exec_job spec = job_like(&d, other);
+	prewarm_result = executor_prewarm(c->ex, &spec);
+}
+
+/* A full pool whose zygotes are all busy takes no prewarm (nothing is
+ * evicted from under a job). */
+static void test_prewarm_pool_full(void **state)
+{
+	(void)state;
+	static const char *const zygote[] = { STUB, NULL };
+	struct executor_config cfg = { .slots = 1, .inline_limit = 4096, .fork_servers_max = 1 };
+	struct ctx *c = &the_ctx;
+	ctx_open_cfg(c, &cfg);
+	executor_on_start(c->ex, prewarm_on_start);
+	prewarm_result = true;
+	struct slot *s = submit(c, "echo busy", 0, zygote);
+	run(c);
+	expect(s, JOB_EXITED, 0, "busy\n");
+	assert_false(prewarm_result);
+	struct fork_server_stats st = stats(c);
+	assert_int_equal(st.started, 1);
+	assert_int_equal(st.prewarmed, 0);
+	ctx_close(c);
+}
+
 /* ---- FORKSERVER_BENCH ------------------------------------------------------ */
 
 struct bench_run {
@@ -933,6 +1110,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_eviction, teardown),
 		cmocka_unit_test_teardown(test_idle_timeout, teardown),
 		cmocka_unit_test_teardown(test_free_with_live_zygotes, teardown),
+		cmocka_unit_test_teardown(test_prewarm_then_job, teardown),
+		cmocka_unit_test_teardown(test_prewarm_then_job_at_once, teardown),
+		cmocka_unit_test_teardown(test_prewarm_idles_out, teardown),
+		cmocka_unit_test_teardown(test_prewarm_broken, teardown),
+		cmocka_unit_test_teardown(test_prewarm_pool_full, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

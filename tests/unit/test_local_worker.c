@@ -206,6 +206,56 @@ static void test_fork_server_passed_on(void **state)
 	world_close(&wd);   /* kills and reaps the zygote */
 }
 
+/* Submits job 1 once the prewarmed zygote said ready. */
+static void probe_ready(struct reactor *r, void *arg)
+{
+	struct world *wd = arg;
+	struct fork_server_stats st;
+	local_worker_fork_server_stats(wd->w, &st);
+	if (st.became_ready == 0) {
+		reactor_timer_add(r, 10 * 1000 * 1000, probe_ready, wd);
+		return;
+	}
+	static const char *const args[] = { "-c", "echo warm $$", NULL };
+	static const char *const zygote[] = { "fork-server-stub", NULL };
+	struct worker_job job = job_of(args, 2);
+	job.fork_server_argv = zygote;
+	assert_int_equal(local_worker_submit(wd->w, &job, on_done, wd), 1);
+}
+
+/* A prewarm extracts the layers and starts the zygote with no job; the
+ * first job naming it is forked by it. */
+static void test_prewarm_starts_the_zygote(void **state)
+{
+	(void)state;
+	struct world wd;
+	world_open(&wd, 1);
+	/* Without a fork server there is nothing to start. */
+	struct worker_job cold = job_of(NULL, 0);
+	cold.program = NULL;
+	local_worker_prewarm(wd.w, &cold);
+	/* The caller's argv may go at once: the worker copies it. */
+	char **zygote = calloc(2, sizeof(*zygote));
+	assert_non_null(zygote);
+	zygote[0] = strdup("fork-server-stub");
+	struct worker_job warm = cold;
+	warm.fork_server_argv = (const char *const *)zygote;
+	local_worker_prewarm(wd.w, &warm);
+	free(zygote[0]);
+	free(zygote);
+	reactor_timer_add(wd.r, 0, probe_ready, &wd);
+	world_run(&wd);
+	expect_out(wd.res[0], "warm 1\n");
+	struct fork_server_stats st;
+	local_worker_fork_server_stats(wd.w, &st);
+	assert_int_equal(st.started, 1);
+	assert_int_equal(st.prewarmed, 1);
+	assert_int_equal(st.warm_jobs, 1);
+	assert_int_equal(st.cold_jobs, 0);
+	job_result_free(wd.res[0]);
+	world_close(&wd);
+}
+
 static void test_tty_passed_on(void **state)
 {
 	(void)state;
@@ -242,6 +292,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fork_server_passed_on),
 		cmocka_unit_test(test_tty_passed_on),
+		cmocka_unit_test(test_prewarm_starts_the_zygote),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -594,6 +594,81 @@ static void test_job_fork_server(void **state)
 	job_fixture_release(&f);
 }
 
+/* The zygote started ahead (pytest_job_prewarm): the job of a test no
+ * filter singles out, naming the very zygote the tests name when it
+ * collects pytest's default; nothing when it cannot be known ahead. */
+static void test_job_prewarm(void **state)
+{
+	(void)state;
+	static const char *const base =
+		"[[directives]]\n"
+		"layers = [{ stubs = [\"/tmp/\"] }]\n"
+		"[[directives]]\n"
+		"filter = \"name.starts_with(Cold)\"\n"
+		"fork_server = false\n"
+		"[[directives]]\n"
+		"filter = \"package.equals(other)\"\n"
+		"added_environment = { OTHER = \"1\" }\n";
+	struct job_fixture f;
+	job_fixture(&f, base, "/home/u/proj");
+	const char *extra[] = {"-x"};
+	f.ctx.args = extra;
+	f.ctx.n_args = 1;
+	f.ctx.fork_server = true;
+	f.ctx.zygote_collects_default = true;
+	struct job_spec ahead = {0}, spec = {0};
+	struct err *e = NULL;
+	if (pytest_job_prewarm(&f.ctx, &ahead, &e) != 1)
+		fail_msg("pytest_job_prewarm: %s", e ? err_msg(e) : "nothing to start");
+	const char *want[] = {"-m", "pytest", "-p", "no:cacheprovider", "-p",
+			      "maelstrom_pytest_report", "-p", "maelstrom_pytest_zygote",
+			      "--verbose", "-x"};
+	assert_int_equal(ahead.fork_server.n_arguments, ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_string_equal(ahead.fork_server.arguments[i], want[i]);
+	/* A test's job (no files given: the zygote needs none) is the same
+	 * but for the test it runs. */
+	bool ignored = true;
+	if (pytest_job_make(&f.ctx, f.col.tests[0], &spec, &ignored, &e) < 0)
+		fail_msg("pytest_job_make: %s", err_msg(e));
+	assert_false(ignored);
+	assert_non_null(spec.fork_server.program);
+	assert_int_equal(spec.n_arguments, ahead.n_arguments + 1);
+	json_t *a = job_spec_to_json(&ahead), *t = job_spec_to_json(&spec);
+	json_object_del(a, "arguments");
+	json_object_del(t, "arguments");
+	assert_true(json_equal(a, t));
+	json_decref(a);
+	json_decref(t);
+	job_spec_release(&spec);
+	job_spec_release(&ahead);
+
+	/* Nothing ahead: fork servers off, files known only after collection,
+	 * no interpreter yet. */
+	f.ctx.zygote_collects_default = false;
+	assert_int_equal(pytest_job_prewarm(&f.ctx, &ahead, &e), 0);
+	f.ctx.zygote_collects_default = true;
+	f.ctx.fork_server = false;
+	assert_int_equal(pytest_job_prewarm(&f.ctx, &ahead, &e), 0);
+	f.ctx.fork_server = true;
+	f.ctx.python = NULL;
+	assert_int_equal(pytest_job_prewarm(&f.ctx, &ahead, &e), 0);
+	assert_null(ahead.program);
+	job_fixture_release(&f);
+
+	/* Every test cold, or ignored: nothing to start. */
+	static const char *const off[] = {"[[directives]]\nfork_server = false\n",
+					  "[[directives]]\nignore = true\n"};
+	for (size_t i = 0; i < ARRAY_SIZE(off); i++) {
+		job_fixture(&f, off[i], "/home/u/proj");
+		f.ctx.fork_server = true;
+		f.ctx.zygote_collects_default = true;
+		assert_int_equal(pytest_job_prewarm(&f.ctx, &ahead, &e), 0);
+		assert_null(ahead.program);
+		job_fixture_release(&f);
+	}
+}
+
 static bool not_b(void *arg, const struct test_case *tc)
 {
 	(void)arg;
@@ -950,6 +1025,7 @@ int main(void)
 		cmocka_unit_test(test_job_project_under_tmp),
 		cmocka_unit_test(test_job_directives),
 		cmocka_unit_test(test_job_fork_server),
+		cmocka_unit_test(test_job_prewarm),
 		cmocka_unit_test(test_job_files),
 		cmocka_unit_test(test_candidates_and_helpers),
 		cmocka_unit_test(test_collect_tries_interpreters),

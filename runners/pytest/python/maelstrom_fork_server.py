@@ -30,42 +30,71 @@ request is a Request (job id, argv, envp, cwd, network). serve() sends
 {"ready": true}, then for each request:
 
   - accept() decides in the zygote; a refusal is answered right away;
-  - the zygote forks a helper process (A), closes its copies of the job's
-    two fds and goes back to its loop. A SIGCHLD handler only wakes the
-    loop up (a self-pipe): the loop reaps its helpers with WNOHANG, so it
-    never blocks on a child;
-  - A unshares the mount, PID, UTS and IPC namespaces (and the network
-    namespace unless the job's network is "local") and makes every mount
-    private. When the root file system is writable, A gives the job a
-    root of its own (a "fresh upper", below): a cold container's writable
-    root starts empty, and a file an earlier job wrote must not show.
-    A then mounts a fresh tmpfs on /tmp when /tmp is a directory that the
-    fresh upper does not already make fresh (the directories the zygote
-    and the job need that lie below /tmp -- the working directories,
-    sys.path, sys.prefix -- are bound back over it), a fresh tmpfs on
-    /dev/shm and a new mqueue on /dev/mqueue when those are such mounts,
-    brings loopback up for "loopback", then forks the job's process (B),
-    the PID 1 of the new PID namespace;
-  - B starts its own session, mounts a new /proc when /proc is a proc
-    mount, takes stdin from /dev/null and stdout and stderr from the job's
-    fds (and every duplicate of the zygote's own stdout or stderr that the
-    zygote holds now points at the job's instead), closes the zygote's
-    socket, moves to the job's working directory and environment, calls
-    child_stdio_ready() and tells A, over a pipe, that it is ready;
-  - A sends {"job": ID, "pid": B} with a pidfd of B, waits for B and sends
-    {"job": ID, "exit": CODE} or {"job": ID, "signal": SIG}. When anything
-    fails before B is ready, A answers {"job": ID, "refused": "why"}
-    instead (never after the "pid" message), and the job runs cold;
-  - B runs run(), flushes sys.stdout and sys.stderr, runs the atexit
-    functions and leaves with os._exit(status): everything it started dies
-    with it (it is PID 1 of its namespace).
+  - the zygote forks the job's process, once: it unshares a PID namespace
+    (its next child is born in it, as its PID 1), forks, and at once goes
+    back to its own PID namespace (setns(2) on an fd of it kept from the
+    start), so that its later children are not in the job's. It closes
+    its copies of the job's two fds, opens a pidfd of the process and
+    goes back to its loop, which polls the socket, each starting job's
+    ready pipe and a self-pipe that a SIGCHLD handler writes to: it
+    reaps its children with WNOHANG, so it never blocks on one;
+  - the job's process closes what the zygote keeps for itself (pidfds,
+    ready pipes, namespace fds), unshares the mount namespace (and the
+    UTS, IPC and network namespaces, but see "Network namespaces") and
+    makes every mount private. When the root file system is writable, it
+    gives itself a root of its own (a "fresh upper", below): a cold
+    container's writable root starts empty, and a file an earlier job
+    wrote must not show. It then mounts a fresh tmpfs on /tmp when /tmp
+    is a directory that the fresh upper does not already make fresh (the
+    directories the zygote and the job need that lie below /tmp -- the
+    working directories, sys.path, sys.prefix -- are bound back over it),
+    a fresh tmpfs on /dev/shm and a new mqueue on /dev/mqueue when those
+    are such mounts, a new /proc when /proc is a proc mount, and sets up
+    its network. It starts its own session, takes stdin from /dev/null
+    and stdout and stderr from the job's fds (and every duplicate of the
+    zygote's own stdout or stderr that the zygote holds now points at the
+    job's instead), closes the zygote's socket, moves to the job's working
+    directory and environment, calls child_stdio_ready() and writes one
+    NUL byte on its ready pipe;
+  - on that byte the zygote sends {"job": ID, "pid": PID} with the pidfd;
+    when it reaps the process it sends {"job": ID, "exit": CODE} or
+    {"job": ID, "signal": SIG}. When anything fails before the process is
+    ready, the process writes why on the pipe and exits, and the zygote
+    answers {"job": ID, "refused": "why"} instead (never after the "pid"
+    message): the job runs cold;
+  - the job's process runs run(), flushes sys.stdout and sys.stderr, runs
+    the atexit functions and leaves with os._exit(status): everything it
+    started dies with it (it is PID 1 of its namespace).
+
+Network namespaces. Making a network namespace and tearing it down costs
+more than the rest of a small job's isolation, so the zygote keeps a pool
+of them for "disabled" and for "loopback" (loopback up), at most
+Zygote.NETNS_POOL_LIMIT of each, made when a job needs one and none is
+free, each by a short-lived thread of the zygote (a thread's network
+namespace is its own: the zygote's stays as it is). A job's process enters
+a free one with setns(2), and the namespace is free again once that
+process has been reaped: the process was PID 1 of its PID namespace, so
+every process that could hold a socket there is gone (TCP connections it
+closed may linger in TIME_WAIT). So that a job cannot reconfigure a
+namespace for the jobs after it (bring loopback up or down, add
+addresses, routes, interfaces, firewall rules), it then enters a user
+namespace of its own (mapping the zygote's uid and gid to themselves),
+with new mount, UTS and IPC namespaces that it owns: it keeps every
+capability over its mounts, host name and IPC objects, and has none over
+the network namespace, which it can use but not change (nor mount a new
+/proc: its PID namespace belongs to the zygote's user namespace). Without
+/proc (the user namespace's maps are written there), when the kernel
+refuses one more user namespace, or when the pool cannot make a
+namespace (said once on the zygote's stderr), a job's process unshares a
+fresh network namespace instead, with the capabilities over it that a
+cold job has. Network "local" shares the zygote's.
 
 The fresh upper. The zygote finds once whether "/" is mounted read-only
 (statvfs) and, when it is not, which mounts lie on the root
-(/proc/self/mountinfo). For each job, A then clones those mounts
-(open_tree), mounts a private tmpfs on a directory that nobody sees any
-more once A has moved out (/tmp when it exists), makes upper/, work/ and
-root/ in it, mounts an overlay of the current root (lowerdir=/) with that
+(/proc/self/mountinfo). For each job, its process then clones those
+mounts (open_tree), mounts a private tmpfs on a directory that nobody sees
+any more once the process has moved out (/tmp when it exists), makes
+upper/, work/ and root/ in it, mounts an overlay of the current root (lowerdir=/) with that
 upper on root/, moves the clones to their places in it, and makes it the
 root (pivot_root; the old root is detached). /tmp is then fresh already
 unless it is a mount of its own (that one gets a fresh tmpfs as above).
@@ -79,17 +108,17 @@ mountinfo cannot be read, its jobs share its writable root, and serve()
 says so once on the zygote's stderr. A job whose fresh upper fails
 although the trial worked is refused (it then runs cold).
 
-If a helper A dies without reporting its job (killed, out of memory), the
-zygote can no longer keep its promise of one result per job: it sends
+The zygote is expected to be uid 0 with every capability in its own user
+namespace (as in a Maelstrom container); without that, a job's unshare
+fails and every job is refused, so it runs cold. A zygote that cannot
+return to its own PID namespace after a fork (or cannot keep an fd of it:
+without /proc, setns(2) takes a pidfd only from Linux 5.8 on) sends
 {"error": ...} and exits, and the executor runs that zygote's jobs cold.
 
-The zygote is expected to be uid 0 with every capability in its own user
-namespace (as in a Maelstrom container); without that, A's unshare fails
-and every job is refused, so it runs cold.
-
 Only the standard library is used (Python 3.9+: socket.send_fds,
-os.pidfd_open); unshare(2), mount(2), umount2(2), pivot_root(2),
-open_tree(2), move_mount(2) and kcmp(2) are called through ctypes.
+os.pidfd_open); unshare(2), setns(2), mount(2), umount2(2),
+pivot_root(2), open_tree(2), move_mount(2) and kcmp(2) are called through
+ctypes.
 """
 import ctypes
 import ctypes.util
@@ -105,6 +134,7 @@ import socket
 import stat
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -117,6 +147,7 @@ NETWORKS = ("disabled", "loopback", "local")
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 # <linux/mount.h>
@@ -151,6 +182,7 @@ _NR_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "i686": 217,
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                         ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -162,7 +194,9 @@ class Refused(Exception):
 
 
 class ProtocolError(Exception):
-    """The executor sent something this zygote cannot read."""
+    """The zygote cannot go on: the executor sent something it cannot read,
+    or it cannot return to its own namespaces after starting a job. The
+    executor has been told ({"error": ...}) when this is raised."""
 
 
 class Request:
@@ -199,6 +233,11 @@ def _oserror(what):
 def unshare(flags):
     if _libc.unshare(flags) != 0:
         raise _oserror("unshare(0x%x)" % flags)
+
+
+def setns(fd, nstype):
+    if _libc.setns(fd, nstype) != 0:
+        raise _oserror("setns(fd %d, 0x%x)" % (fd, nstype))
 
 
 def _enc(s):
@@ -368,7 +407,7 @@ class Shape:
             "(maelstrom-pytest: --fork-server=false)." % why)
 
     def fresh_tmp_needed(self):
-        """True when A must mount a fresh tmpfs on /tmp: /tmp is a
+        """True when a job's process must mount a fresh tmpfs on /tmp: /tmp is a
         directory that a fresh upper does not already make fresh."""
         return self.tmp and (self.fresh_root is None or self.tmp_mount)
 
@@ -395,7 +434,7 @@ def root_is_writable():
         return False
 
 
-# Where A may mount its scratch tmpfs: any directory will do, as the mounts
+# Where a job's process may mount its scratch tmpfs: any directory will do, as the mounts
 # below it are cloned first and the whole old root is detached afterwards.
 _SCRATCH_CANDIDATES = ("/tmp", "/mnt", "/run", "/var/tmp", "/root", "/home", "/dev", "/proc",
                        "/sys", "/etc", "/usr")
@@ -415,7 +454,7 @@ class FreshRoot:
     """A job's own root over a writable root: an overlay of the current
     root with an empty upper, carrying every mount on the root along (see
     "The fresh upper" in the module's documentation). Made once in the
-    zygote; enter() runs in each A."""
+    zygote; enter() runs in each job's process."""
 
     def __init__(self, mountinfo, scratch):
         # The outermost mounts on the root: each is cloned with everything
@@ -428,8 +467,8 @@ class FreshRoot:
         self.options = "lowerdir=/,upperdir=%s,workdir=%s,userxattr" % (self.upper, self.work)
 
     def enter(self):
-        """In A, in a mount namespace of its own whose mounts are private:
-        makes the fresh root A's root (and working directory). Raises
+        """In a job's process, in a mount namespace of its own whose mounts are private:
+        makes the fresh root its root (and working directory). Raises
         OSError naming the step that failed."""
         clones = []
         try:
@@ -463,7 +502,7 @@ class FreshRoot:
 
     def trial(self):
         """enter() in a mount namespace of its own (in a throw-away child):
-        raises what a job's A would meet."""
+        raises what a job's process would meet."""
         unshare(CLONE_NEWNS)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         self.enter()
@@ -587,16 +626,106 @@ def parse_request(data, fds):
     return Request(job, argv, envp, cwd, network, fds[0], fds[1])
 
 
+class _NetnsPool:
+    """Network namespaces the zygote makes ahead of its jobs and reuses, one
+    job at a time each (see "Network namespaces" in the module's
+    documentation): making one and tearing it down costs more than the
+    rest of a small test's isolation.
+
+    A namespace is made by a short-lived thread of the zygote (a network
+    namespace is a thread's own: the zygote's stays as it is), with
+    loopback up for "loopback"; there are separate namespaces for
+    "disabled" and "loopback", at most `limit` of each. acquire() lends an
+    fd of a free one (made now when none is free and the limit allows),
+    release() takes it back once the job that used it has been reaped."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self._free = {"disabled": [], "loopback": []}
+        self._made = {"disabled": 0, "loopback": 0}
+        self._failed = False
+
+    def fds(self):
+        """The fds of the free namespaces (not of those lent)."""
+        return self._free["disabled"] + self._free["loopback"]
+
+    def acquire(self, network):
+        """An fd of a free namespace for network ("disabled" or
+        "loopback"), or None: the job then makes a fresh one."""
+        free = self._free[network]
+        if free:
+            return free.pop()
+        if self._failed or self._made[network] >= self.limit:
+            return None
+        result = []
+        maker = threading.Thread(target=self._make, args=(network, result),
+                                 name="maelstrom-netns")
+        maker.start()
+        maker.join()
+        if isinstance(result[0], OSError):
+            # Jobs make their own from now on, as without a pool.
+            self._failed = True
+            sys.stderr.write("maelstrom_fork_server: the zygote cannot keep network namespaces "
+                             "for its jobs (%s); each job makes a fresh one instead\n"
+                             % result[0])
+            sys.stderr.flush()
+            return None
+        self._made[network] += 1
+        return result[0]
+
+    def release(self, network, fd):
+        self._free[network].append(fd)
+
+    @staticmethod
+    def _make(network, result):
+        """In a thread of its own: a new network namespace for it, kept by
+        an fd in result (or the OSError in result)."""
+        fd = -1
+        try:
+            unshare(CLONE_NEWNET)
+            fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            if network == "loopback":
+                loopback_up()
+            result.append(fd)
+        except OSError as e:
+            _close_quietly(fd)
+            result.append(e)
+
+
+class _Running:
+    """A job the zygote forked: its process, the pidfd the executor gets,
+    the read end of the pipe on which the process says it is ready, what
+    came through it, and the pooled network namespace it uses."""
+
+    def __init__(self, job, pid, pidfd, ready_fd, network, netns_fd):
+        self.job = job
+        self.pid = pid
+        self.pidfd = pidfd
+        self.ready_fd = ready_fd
+        self.ready = b""
+        self.started = False     # the "pid" message was sent
+        self.kill_reason = None  # set when the zygote killed it before it started
+        self.network = network
+        self.netns_fd = netns_fd
+
+
 class Zygote:
     """A fork server on sock (see the module's documentation). Subclasses
     override accept(), run() and optionally child_stdio_ready(); keep
     names directories below /tmp that jobs need besides the defaults."""
 
+    # Pooled network namespaces, for each of "disabled" and "loopback".
+    NETNS_POOL_LIMIT = 16
+
     def __init__(self, sock, keep=()):
         self.sock = sock
         self.shape = Shape(keep)
-        self._helpers = {}       # pid of a helper A -> job id
+        self._running = {}       # pid of a job's process -> _Running
+        self._by_ready_fd = {}   # its ready pipe -> _Running
+        self._poller = None
         self._wake_r = self._wake_w = -1
+        self._pidns_fd = -1      # the zygote's own PID namespace
+        self._netns_pool = None
         self._saved_out = []     # fds that duplicate the zygote's stdout
         self._saved_err = []     # ... and stderr
 
@@ -623,8 +752,20 @@ class Zygote:
     def serve(self):
         """Sends ready and serves requests until the executor closes the
         socket. Returns normally then; raises ProtocolError when the
-        executor sends something that is not a request (after telling it)."""
+        zygote cannot go on (after telling the executor)."""
         self._saved_out, self._saved_err = self._find_saved_stdio()
+        try:
+            self._pidns_fd = _own_pidns_fd()
+        except OSError as e:
+            message = ("the zygote cannot hold on to its own PID namespace (%s), which it needs "
+                       "to give each job a PID namespace of its own; its jobs run cold" % e)
+            self.send_error(message)
+            raise ProtocolError(message) from None
+        if self.shape.proc:
+            # A job entering a pooled namespace gives up its capabilities
+            # over it in a user namespace of its own, whose maps it writes
+            # in /proc: without proc, every job makes a fresh namespace.
+            self._netns_pool = _NetnsPool(self.NETNS_POOL_LIMIT)
         # Everything alive now lives as long as the zygote: out of the
         # collector's reach, so that a child's collections do not write to
         # (and copy) every page of the heap it shares with the zygote.
@@ -646,15 +787,22 @@ class Zygote:
             self._wake_r = self._wake_w = -1
 
     def _loop(self):
-        poller = select.poll()
-        poller.register(self.sock.fileno(), select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
+        self._poller = select.poll()
+        self._poller.register(self.sock.fileno(), select.POLLIN)
+        self._poller.register(self._wake_r, select.POLLIN)
         while True:
-            for fd, _ in poller.poll():
+            events = self._poller.poll()
+            # Ready pipes first: a job whose process said it is ready and
+            # then ended gets its "pid" before its end.
+            for fd, _ in events:
+                run = self._by_ready_fd.get(fd)
+                if run is not None:
+                    self._read_ready(run)
+            for fd, _ in events:
                 if fd == self._wake_r:
                     self._drain_wakeups()
                     self._reap()
-                elif not self._receive():
+                elif fd == self.sock.fileno() and not self._receive():
                     return
 
     def _drain_wakeups(self):
@@ -672,17 +820,70 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            job = self._helpers.pop(pid, None)
-            if job is None:
-                continue     # an orphan that ended up with us (we are PID 1)
-            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            run = self._running.pop(pid, None)
+            if run is not None:
+                self._ended(run, status)
+            # else: an orphan that ended up with us (we are PID 1)
+
+    def _read_ready(self, run):
+        """Reads what the job's process said on its ready pipe: "\\0" once
+        it is set up (the executor then gets its pid), else why it failed,
+        then end of file."""
+        while True:
+            try:
+                chunk = os.read(run.ready_fd, 65536)
+            except BlockingIOError:
+                return
+            except InterruptedError:
                 continue
-            why = ("killed by signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status)
-                   else "exit status %d" % os.WEXITSTATUS(status))
-            message = ("the helper process of job %s died (%s) before reporting the job's "
-                       "end; this zygote stops so that its jobs run cold" % (job, why))
-            self.send_error(message)
-            raise ProtocolError(message)
+            run.ready += chunk
+            if run.ready.startswith(b"\0") and not run.started and run.kill_reason is None:
+                run.started = True
+                self._send_quietly({"job": run.job, "pid": run.pid}, [run.pidfd])
+                self._close_pidfd(run)
+            if not chunk or run.started:
+                self._drop_ready_pipe(run)
+                return
+
+    def _drop_ready_pipe(self, run):
+        if run.ready_fd >= 0:
+            self._poller.unregister(run.ready_fd)
+            del self._by_ready_fd[run.ready_fd]
+            _close_quietly(run.ready_fd)
+            run.ready_fd = -1
+
+    def _ended(self, run, status):
+        """The job's process was reaped: its end (or, when it never got
+        ready, the refusal) goes to the executor, and its network namespace
+        back to the pool."""
+        if run.ready_fd >= 0:
+            self._read_ready(run)     # all of it is there now: the writer is gone
+        if run.started:
+            if os.WIFSIGNALED(status):
+                self._send_quietly({"job": run.job, "signal": os.WTERMSIG(status)})
+            else:
+                self._send_quietly({"job": run.job, "exit": os.WEXITSTATUS(status)})
+        else:
+            why = run.kill_reason or run.ready.decode("utf-8", "replace")
+            if not why:
+                why = "the job's process ended while it set itself up (%s)" % _describe(status)
+            self._send_quietly({"job": run.job, "refused": why})
+        self._drop_ready_pipe(run)
+        self._close_pidfd(run)
+        if run.netns_fd is not None:
+            self._netns_pool.release(run.network, run.netns_fd)
+            run.netns_fd = None
+
+    def _close_pidfd(self, run):
+        _close_quietly(run.pidfd)
+        run.pidfd = -1
+
+    def _send_quietly(self, obj, fds=()):
+        # A failure means the executor is gone: the loop sees the socket close.
+        try:
+            _send(self.sock, obj, fds)
+        except OSError:
+            pass
 
     def _receive(self):
         """Handles one datagram; False at end of stream."""
@@ -712,7 +913,11 @@ class Zygote:
         except Refused as e:
             _close_quietly(request.stdout_fd, request.stderr_fd)
             return self._refuse(request.job, str(e))
-        self._start(request, task)
+        try:
+            self._start(request, task)
+        except ProtocolError as e:
+            self.send_error(str(e))
+            raise
         return True
 
     @staticmethod
@@ -730,25 +935,73 @@ class Zygote:
         return True
 
     def _start(self, request, task):
+        """Forks the job's process as PID 1 of a fresh PID namespace: the
+        zygote unshares one (its next child is born in it), forks, and
+        returns to its own at once."""
+        netns_fd = None
+        if request.network != "local" and self._netns_pool is not None:
+            netns_fd = self._netns_pool.acquire(request.network)
         sys.stdout.flush()
         sys.stderr.flush()
+        ready_r = ready_w = -1
+        try:
+            ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+            unshare(CLONE_NEWPID)
+        except OSError as e:
+            _close_quietly(ready_r, ready_w, request.stdout_fd, request.stderr_fd)
+            self._give_back(request.network, netns_fd)
+            self._refuse(request.job, "the zygote cannot make a PID namespace for job %s: %s"
+                         % (request.job, e))
+            return
         try:
             pid = os.fork()
         except OSError as e:
-            _close_quietly(request.stdout_fd, request.stderr_fd)
-            self._refuse(request.job, "the zygote cannot fork: %s" % e)
-            return
+            pid = -1
+            fork_error = e
         if pid == 0:
-            code = 1
-            try:
-                code = _Helper(self, request, task).main()
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                _flush_std()
-                os._exit(code)
-        self._helpers[pid] = request.job
-        _close_quietly(request.stdout_fd, request.stderr_fd)
+            _Child(self, request, task, ready_r, ready_w, netns_fd).main()   # does not return
+        self._return_to_own_pidns()
+        _close_quietly(ready_w, request.stdout_fd, request.stderr_fd)
+        if pid < 0:
+            _close_quietly(ready_r)
+            self._give_back(request.network, netns_fd)
+            self._refuse(request.job, "the zygote cannot fork: %s" % fork_error)
+            return
+        run = _Running(request.job, pid, -1, ready_r, request.network, netns_fd)
+        try:
+            run.pidfd = os.pidfd_open(pid)
+        except OSError as e:
+            # Not reaped yet, so the pid is still the job's.
+            os.kill(pid, signal.SIGKILL)
+            run.kill_reason = "pidfd_open of job %s's process failed: %s" % (request.job, e)
+        os.set_blocking(ready_r, False)
+        self._running[pid] = run
+        self._by_ready_fd[ready_r] = run
+        self._poller.register(ready_r, select.POLLIN)
+
+    def _return_to_own_pidns(self):
+        try:
+            setns(self._pidns_fd, CLONE_NEWPID)
+        except OSError as e:
+            raise ProtocolError("the zygote cannot return to its own PID namespace after forking "
+                                "a job (%s); it stops so that its jobs run cold" % e) from None
+
+    def _give_back(self, network, netns_fd):
+        if netns_fd is not None:
+            self._netns_pool.release(network, netns_fd)
+
+    def _private_fds(self, keep):
+        """The fds the zygote holds for itself (the wake-up pipe, its PID
+        namespace, the network namespaces, every job's pidfd and ready
+        pipe), but those in keep: a job's process closes them."""
+        fds = [self._wake_r, self._wake_w, self._pidns_fd]
+        if self._netns_pool is not None:
+            fds.extend(self._netns_pool.fds())
+        for run in self._running.values():
+            fds.extend((run.pidfd, run.ready_fd))
+            if run.netns_fd is not None:
+                fds.append(run.netns_fd)
+        return [fd for fd in fds if fd >= 0 and fd not in keep]
 
     # -- the zygote's own stdout and stderr --
 
@@ -766,6 +1019,23 @@ class Zygote:
             elif _duplicates(fd, 1):
                 out.append(fd)
         return out, err
+
+
+def _own_pidns_fd():
+    """An fd (close-on-exec) that setns(2) takes to return to the zygote's
+    PID namespace: the namespace's file, or without /proc a pidfd of the
+    zygote (Linux 5.8+)."""
+    try:
+        return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        pass
+    fd = os.pidfd_open(os.getpid())
+    try:
+        setns(fd, CLONE_NEWPID)      # before Linux 5.8, setns(2) takes no pidfd
+    except OSError:
+        _close_quietly(fd)
+        raise
+    return fd
 
 
 def _open_fds():
@@ -797,121 +1067,7 @@ def _duplicates(fd, target):
     return kinds and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-# ---- the helper (A) and the job's process (B) ------------------------------------------
-
-
-class _Helper:
-    """Runs in A, the zygote's fork for one job."""
-
-    def __init__(self, zygote, request, task):
-        self.z = zygote
-        self.request = request
-        self.task = task
-
-    def main(self):
-        """A's whole life; returns its exit status (0 once the job's end,
-        or a refusal, is reported)."""
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _close_quietly(self.z._wake_r, self.z._wake_w)
-        job = self.request.job
-        try:
-            self._isolate()
-            ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
-            pid = os.fork()
-        except Exception as e:
-            return self._refuse("isolating job %s failed: %s" % (job, e))
-        if pid == 0:
-            os.close(ready_r)
-            _Job(self.z, self.request, self.task, ready_w).main()   # does not return
-        os.close(ready_w)
-        _close_quietly(self.request.stdout_fd, self.request.stderr_fd)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError as e:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return self._refuse("pidfd_open of job %s's process failed: %s" % (job, e))
-        failure = _read_all(ready_r)
-        os.close(ready_r)
-        if failure != b"\0":
-            _, status = os.waitpid(pid, 0)
-            if failure:
-                why = failure.decode("utf-8", "replace")
-            else:
-                why = "the job's process ended while it set itself up (%s)" % _describe(status)
-            return self._refuse(why)
-        try:
-            _send(self.z.sock, {"job": job, "pid": pid}, [pidfd])
-        except OSError:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return 1
-        os.close(pidfd)
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except InterruptedError:
-                continue
-        if os.WIFSIGNALED(status):
-            end = {"job": job, "signal": os.WTERMSIG(status)}
-        else:
-            end = {"job": job, "exit": os.WEXITSTATUS(status)}
-        try:
-            _send(self.z.sock, end)
-        except OSError:
-            return 1
-        return 0
-
-    def _refuse(self, why):
-        _close_quietly(self.request.stdout_fd, self.request.stderr_fd)
-        try:
-            _send(self.z.sock, {"job": self.request.job, "refused": why})
-        except OSError:
-            return 1
-        return 0
-
-    def _isolate(self):
-        """New namespaces for the job, private mounts, a fresh upper over a
-        writable root, a fresh /tmp (keeping what lies below it), fresh
-        /dev/shm and /dev/mqueue, loopback."""
-        shape = self.z.shape
-        flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
-        if self.request.network != "local":
-            flags |= CLONE_NEWNET
-        unshare(flags)
-        mount(None, "/", None, MS_REC | MS_PRIVATE)
-        if shape.fresh_root is not None:
-            shape.fresh_root.enter()
-        if shape.fresh_tmp_needed():
-            self._fresh_tmp(shape)
-        if shape.shm:
-            mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV)
-        if shape.mqueue:
-            mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        if self.request.network == "loopback":
-            loopback_up()
-
-    def _fresh_tmp(self, shape):
-        keep = _outermost(shape.keep + shape.below_tmp([self.request.cwd]))
-        held = []
-        try:
-            for path in keep:
-                if shape.proc_fd_dir:
-                    held.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC),
-                                 False))
-                else:
-                    held.append((path, _open_tree(path), True))
-            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV)
-            for path, fd, detached in held:
-                os.makedirs(path, mode=0o755, exist_ok=True)
-                if detached:
-                    _move_mount(fd, path)
-                else:
-                    mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC)
-        finally:
-            _close_quietly(*(fd for _, fd, _ in held))
+# ---- the job's process -------------------------------------------------------------------
 
 
 def _read_all(fd):
@@ -941,14 +1097,26 @@ def _write_all(fd, data):
         data = data[n:]
 
 
-class _Job:
-    """Runs in B, the job's process: PID 1 of its own PID namespace."""
+def _write_file(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        _write_all(fd, text.encode("ascii"))
+    finally:
+        os.close(fd)
 
-    def __init__(self, zygote, request, task, ready_w):
+
+class _Child:
+    """Runs in the job's process, forked by the zygote as PID 1 of a fresh
+    PID namespace: isolates itself, says it is ready, runs the job and
+    exits."""
+
+    def __init__(self, zygote, request, task, ready_r, ready_w, netns_fd):
         self.z = zygote
         self.request = request
         self.task = task
+        self.ready_r = ready_r
         self.ready_w = ready_w
+        self.netns_fd = netns_fd
 
     def main(self):
         code = 127
@@ -956,7 +1124,7 @@ class _Job:
             try:
                 self._setup()
             except BaseException as e:
-                msg = "setting up job %s's process failed: %s" % (self.request.job, e)
+                msg = "%s" % e
                 _write_all(self.ready_w, msg.encode("utf-8", "replace") or b"?")
                 os._exit(127)
             _write_all(self.ready_w, b"\0")
@@ -969,10 +1137,100 @@ class _Job:
             os._exit(code if isinstance(code, int) else 1)
 
     def _setup(self):
+        z, r = self.z, self.request
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _close_quietly(self.ready_r, *z._private_fds(keep={self.netns_fd}))
+        try:
+            self._isolate()
+        except Exception as e:
+            raise OSError("isolating job %s failed: %s" % (r.job, e)) from None
+        try:
+            self._own_stdio_env_cwd()
+            z.child_stdio_ready(r, self.task)
+        except Exception as e:
+            raise OSError("setting up job %s's process failed: %s" % (r.job, e)) from None
+
+    def _isolate(self):
+        """New namespaces for the job, private mounts, a fresh upper over a
+        writable root, a fresh /tmp (keeping what lies below it), fresh
+        /dev/shm and /dev/mqueue, a new /proc, the network."""
+        shape = self.z.shape
+        network = self.request.network
+        pooled = self.netns_fd is not None
+        flags = CLONE_NEWNS
+        if not pooled:
+            flags |= CLONE_NEWUTS | CLONE_NEWIPC
+            if network != "local":
+                flags |= CLONE_NEWNET
+        unshare(flags)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        if shape.fresh_root is not None:
+            shape.fresh_root.enter()
+        if shape.fresh_tmp_needed():
+            self._fresh_tmp(shape)
+        if shape.shm:
+            mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV)
+        if shape.proc:
+            # By PID 1 of the new PID namespace: the new /proc shows it.
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        if pooled:
+            self._enter_pooled_netns(shape)
+            return
+        if shape.mqueue:
+            mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        if network == "loopback":
+            loopback_up()
+
+    def _enter_pooled_netns(self, shape):
+        """Enters the pooled network namespace, then a user namespace of the
+        job's own (mapping the zygote's uid and gid to themselves) with
+        mount, UTS and IPC namespaces it owns: the job keeps every
+        capability over those, and has none over the network namespace,
+        which it can use but not reconfigure for the jobs after it."""
+        setns(self.netns_fd, CLONE_NEWNET)
+        _close_quietly(self.netns_fd)
+        uid, gid = os.geteuid(), os.getegid()
+        try:
+            unshare(CLONE_NEWUSER)
+        except OSError:
+            # No user namespace (a limit, a seccomp filter): a fresh network
+            # namespace instead, as without a pool.
+            unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC)
+            if self.request.network == "loopback":
+                loopback_up()
+        else:
+            _write_file("/proc/self/setgroups", "deny")
+            _write_file("/proc/self/uid_map", "%d %d 1" % (uid, uid))
+            _write_file("/proc/self/gid_map", "%d %d 1" % (gid, gid))
+            unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
+        if shape.mqueue:
+            # The mqueue file system shows the IPC namespace that mounts it.
+            mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+    def _fresh_tmp(self, shape):
+        keep = _outermost(shape.keep + shape.below_tmp([self.request.cwd]))
+        held = []
+        try:
+            for path in keep:
+                if shape.proc_fd_dir:
+                    held.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC),
+                                 False))
+                else:
+                    held.append((path, _open_tree(path), True))
+            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV)
+            for path, fd, detached in held:
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                if detached:
+                    _move_mount(fd, path)
+                else:
+                    mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC)
+        finally:
+            _close_quietly(*(fd for _, fd, _ in held))
+
+    def _own_stdio_env_cwd(self):
         r = self.request
         os.setsid()      # its own session, as a cold job is
-        if self.z.shape.proc:
-            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -986,16 +1244,35 @@ class _Job:
         self.z.sock.close()
         os.chdir(r.cwd)
         tz = os.environ.get("TZ")
-        os.environ.clear()
-        os.environ.update(r.environ())
+        tmp_vars = [os.environ.get(name) for name in _TEMPFILE_VARS]
+        _set_environ(r.environ())
         # What the standard library derived from the zygote's environment
-        # and file system: the time zone, and tempfile's directory (the
-        # zygote's may be gone with its /tmp).
+        # and file system: the time zone, and tempfile's directory (found
+        # anew when the variables it reads differ or the directory is gone
+        # with the zygote's /tmp; finding it writes a file in each
+        # candidate, so it is kept when it still holds).
         if os.environ.get("TZ") != tz:
             time.tzset()
-        if "tempfile" in sys.modules:
-            sys.modules["tempfile"].tempdir = None
-        self.z.child_stdio_ready(r, self.task)
+        tempfile = sys.modules.get("tempfile")
+        if tempfile is not None and tempfile.tempdir is not None:
+            if (tmp_vars != [os.environ.get(name) for name in _TEMPFILE_VARS] or
+                    not os.path.isdir(tempfile.tempdir)):
+                tempfile.tempdir = None
+
+
+# What tempfile.gettempdir() reads.
+_TEMPFILE_VARS = ("TMPDIR", "TEMP", "TMP")
+
+
+def _set_environ(env):
+    """Makes os.environ equal env, touching only the variables that
+    differ (a job's environment is mostly the zygote's)."""
+    environ = os.environ
+    for name in [name for name in environ if name not in env]:
+        del environ[name]
+    for name, value in env.items():
+        if environ.get(name) != value:
+            environ[name] = value
 
 
 def _run_atexit():
