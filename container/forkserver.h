@@ -62,8 +62,13 @@
  *   - a fresh PID namespace, with the job's process as its PID 1 (so
  *     everything the job starts dies with it), and /proc mounted anew when
  *     the container has proc mounted;
- *   - a fresh network namespace unless "network" is "local", with loopback
- *     up when it is "loopback";
+ *   - a network namespace of its own unless "network" is "local", with
+ *     loopback up when it is "loopback": a fresh one, or one the zygote
+ *     made ahead and reuses for one job at a time, as the executor's
+ *     container/netpool.h does; a job in a reused namespace then runs in a
+ *     user namespace of its own that has no capability over it, so it
+ *     cannot reconfigure it for the next job (the Python zygote,
+ *     runners/pytest/python/maelstrom_fork_server.py, does this);
  *   - stdin from /dev/null, stdout and stderr on the two fds, the job's
  *     environment and working directory;
  *   - one job per child: it exits when the job is done.
