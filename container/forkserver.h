@@ -9,7 +9,8 @@
  * ---- The protocol ----------------------------------------------------------
  *
  * Start. The executor launches the zygote like a cold job of the first job
- * that names it: same container, environment (plus
+ * that names it (or, ahead of any job, of the spec given to
+ * executor_prewarm, container/executor.h): same container, environment (plus
  * MAELSTROM_FORK_SERVER_FD=3) and working directory, argv = the job's
  * fork_server_argv, stdin /dev/null, stdout and stderr on pipes the executor
  * drains (their last bytes appear in messages when the zygote fails), and
@@ -79,7 +80,8 @@
  * fork_server_argv). At most executor_config.fork_servers_max live at once;
  * starting one more stops the least recently used idle one (or, when none is
  * idle, the job runs cold). A zygote with no job for fork_server_idle_s is
- * stopped. A zygote holds no slot; its jobs do, from the request until the
+ * stopped (one started by executor_prewarm that no job came to, too). A
+ * zygote holds no slot; its jobs do, from the request until the
  * job is done, like cold jobs, with the same time-outs, cancellation, output
  * capture (inline limit, truncated counts) and results.
  *

@@ -218,7 +218,8 @@ static void job_start(struct lw_job *j)
 	};
 	if (j->warm_only) {
 		if (!executor_prewarm(w->ex, &ej))
-			log_debug("local worker: no fork server started ahead for `%s`",
+			log_debug("local worker: no fork server started ahead for `%s` (it "
+				  "failed before, or no room in the pool)",
 				  j->fork_server_argv && j->fork_server_argv[0]
 					  ? j->fork_server_argv[0] : "(none)");
 		free(dirs);

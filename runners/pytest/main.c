@@ -127,6 +127,7 @@ struct pytest_main {
 	struct engine *engine;
 	struct pytest_discover *discover;
 	char *state_dir;
+	char *python_cache;        /* the last run's interpreter */
 	int signals;               /* stop signals received */
 };
 
@@ -216,6 +217,7 @@ static void read_pytest_opts(struct pytest_main *m)
 		/* The zygote can collect what the host does without the
 		 * collection's result only when that is pytest's default. */
 		.collect_extra = strv_len((const char *const *)c) != n_shared,
+		.python_cache = m->python_cache,
 	};
 }
 
@@ -329,6 +331,8 @@ static int run_tests(struct pytest_main *m, struct err **err)
 	m->state_dir = xasprintf("%s/%s/state", m->root, PYTEST_DIR);
 	if (!list_only && build_objects(m, err) < 0)
 		return -1;
+	if (!list_only)
+		m->python_cache = xasprintf("%s/%s/cache/python.json", m->root, PYTEST_DIR);
 	struct directives *dirs = NULL;
 	if (pytest_load_directives(m->root, &dirs, err) < 0)
 		return -1;
@@ -387,6 +391,7 @@ out:
 	strv_free(m.collect_args);
 	strv_free(m.test_args);
 	free(m.state_dir);
+	free(m.python_cache);
 	free(m.helpers);
 	free(m.root);
 	config_release(&cfg);

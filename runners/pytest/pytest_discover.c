@@ -13,6 +13,7 @@
 #include "core/strv.h"
 #include "core/xalloc.h"
 #include "runners/pytest/pytest_collect.h"
+#include "runners/pytest/pytest_python_cache.h"
 #include "runners/spec_file.h"
 
 struct pytest_discover {
@@ -24,6 +25,9 @@ struct pytest_discover {
 	bool have_python;
 	char *interpreter;             /* the candidate that worked last */
 	bool adopted;                  /* this collection's interpreter is */
+	json_t *guess;                 /* the last run's record, adopted ahead
+					  of this collection's (raw); or NULL */
+	char *guess_interpreter;       /* the candidate it came from */
 	struct client *client;         /* for the zygote started ahead; or NULL */
 	struct pytest_job_ctx job;
 	char **files;                  /* job.files: the zygote's FILE... */
@@ -99,19 +103,24 @@ static void failed(struct pytest_discover *d, const char *message)
 }
 
 /* Takes the interpreter that collects for the jobs. */
-static void adopt(struct pytest_discover *d, struct pytest_collection *res)
+static void adopt_python(struct pytest_discover *d, struct pytest_python *py)
 {
 	pytest_python_release(&d->python);
-	d->python = res->python;
-	memset(&res->python, 0, sizeof(res->python));
+	d->python = *py;
+	memset(py, 0, sizeof(*py));
 	d->have_python = true;
 	d->job.python = &d->python;
-	free(d->interpreter);
-	d->interpreter = xstrdup(res->interpreter);
 	size_t dropped = pytest_python_check_extensions(&d->python);
 	log_debug("tests run with %s (Python %s, pytest %s); %zu extension module%s left out",
 		  d->python.executable, d->python.version, d->python.pytest_version, dropped,
 		  dropped == 1 ? "" : "s");
+}
+
+static void adopt(struct pytest_discover *d, struct pytest_collection *res)
+{
+	adopt_python(d, &res->python);
+	free(d->interpreter);
+	d->interpreter = xstrdup(res->interpreter);
 }
 
 /* Whether the engine's filters select the test. */
@@ -158,13 +167,70 @@ static void prewarm(struct pytest_discover *d)
 	}
 }
 
+static void forget_guess(struct pytest_discover *d)
+{
+	json_decref(d->guess);
+	d->guess = NULL;
+	free(d->guess_interpreter);
+	d->guess_interpreter = NULL;
+}
+
+/* Before the first collection: adopts the interpreter of the last run
+ * (pytest_python_cache.h) when this run may try it too, and starts the
+ * zygote with it at once, without waiting for the helper's record. */
+static void guess(struct pytest_discover *d)
+{
+	forget_guess(d);
+	if (d->have_python || !d->opts->python_cache || !d->client || !d->job.fork_server ||
+	    !d->job.zygote_collects_default)
+		return;
+	char *interp = NULL;
+	struct pytest_python py;
+	struct err *err = NULL;
+	int rc = pytest_python_cache_load(d->opts->python_cache, &interp, &py, &err);
+	if (rc < 0)
+		log_debug("the last run's interpreter is unknown: %s", err_msg(err));
+	err_free(&err);
+	if (rc <= 0)
+		return;
+	char **cands = pytest_python_candidates(d->opts->python);
+	bool tried = false;
+	for (char **c = cands; *c && !tried; c++)
+		tried = strcmp(*c, interp) == 0;
+	strv_free(cands);
+	if (!tried) {
+		free(interp);
+		pytest_python_release(&py);
+		return;
+	}
+	d->guess = pytest_python_to_json(&py);
+	d->guess_interpreter = interp;
+	log_debug("guessing the interpreter of the last run, %s", interp);
+	adopt_python(d, &py);
+	prewarm(d);
+}
+
 /* The interpreter is known and pytest is about to collect. */
 static void on_python(void *arg, struct pytest_collection *res)
 {
 	struct pytest_discover *d = arg;
+	json_t *fresh = pytest_python_to_json(&res->python);
+	bool guessed = d->guess && json_equal(fresh, d->guess) &&
+		       strcmp(d->guess_interpreter, res->interpreter) == 0;
+	json_decref(fresh);
+	struct err *err = NULL;
+	if (!guessed && d->opts->python_cache &&
+	    pytest_python_cache_save(d->opts->python_cache, res->interpreter, &res->python,
+				     &err) < 0) {
+		log_debug("the interpreter is not kept for the next run: %s", err_msg(err));
+		err_free(&err);
+	}
+	forget_guess(d);
 	adopt(d, res);
 	d->adopted = true;
-	prewarm(d);
+	/* A right guess started this zygote already. */
+	if (!guessed)
+		prewarm(d);
 }
 
 static void on_collected(void *arg, struct pytest_collection *res)
@@ -204,6 +270,7 @@ void pytest_discover_start(struct pytest_discover *d)
 {
 	d->stopped = false;
 	d->adopted = false;
+	guess(d);
 	char **cands = candidates(d);
 	struct pytest_collect_opts o = {
 		.candidates = (const char *const *)cands,
@@ -251,6 +318,7 @@ void pytest_discover_free(struct pytest_discover *d)
 	directives_free(d->directives);
 	pytest_python_release(&d->python);
 	free(d->interpreter);
+	forget_guess(d);
 	strv_free(d->files);
 	free(d);
 }

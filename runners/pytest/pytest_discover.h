@@ -11,7 +11,13 @@
  *      start the run's zygote at once (pytest_job_prewarm, client_prewarm),
  *      so that its start-up (container, Python, pytest, the test modules)
  *      overlaps the host's collection instead of following it. Only when
- *      the zygote collects pytest's default (runners/pytest/pytest_job.h);
+ *      the zygote collects pytest's default (runners/pytest/pytest_job.h).
+ *      Earlier still, with opts->python_cache: before the first collection
+ *      starts, the interpreter the last run adopted (when this run may try
+ *      it) is adopted and the zygote started with it; when the helper's
+ *      record then says the same, nothing more happens, else the fresh
+ *      record is adopted, kept for the next run, and its zygote started
+ *      (the guessed one idles out);
  *   3. otherwise, with the `fork-server` value true, give the jobs the
  *      files of the tests the engine's filters select (pytest_job_files),
  *      the run's zygote's FILE..., and its first job starts it;
@@ -62,6 +68,8 @@ struct pytest_opts {
 	bool collect_extra;               /* collect_args hold more than the
 					     extra-pytest-args (collect-from-module,
 					     extra-pytest-collect-args) */
+	const char *python_cache;         /* the last run's interpreter
+					     (pytest_python_cache.h); NULL: none */
 };
 
 struct pytest_discover;

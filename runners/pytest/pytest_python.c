@@ -86,6 +86,33 @@ fail:
 	return -1;
 }
 
+static json_t *paths_json(char *const *paths)
+{
+	json_t *a = json_array();
+	for (char *const *q = paths; q && *q; q++)
+		json_array_append_new(a, json_string(*q));
+	return a;
+}
+
+json_t *pytest_python_to_json(const struct pytest_python *p)
+{
+	json_t *rec = json_object();
+	if (!rec)
+		abort(); /* out of memory */
+	json_object_set_new(rec, "type", json_string("python"));
+	json_object_set_new(rec, "executable", json_string(p->executable ? p->executable : ""));
+	json_object_set_new(rec, "real_executable",
+			    json_string(p->real_executable ? p->real_executable : ""));
+	json_object_set_new(rec, "version", json_string(p->version ? p->version : ""));
+	json_object_set_new(rec, "pytest_version",
+			    json_string(p->pytest_version ? p->pytest_version : ""));
+	json_object_set_new(rec, "links", paths_json(p->links));
+	json_object_set_new(rec, "dirs", paths_json(p->dirs));
+	json_object_set_new(rec, "files", paths_json(p->files));
+	json_object_set_new(rec, "extensions", paths_json(p->extensions));
+	return rec;
+}
+
 void pytest_python_release(struct pytest_python *p)
 {
 	free(p->executable);

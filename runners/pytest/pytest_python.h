@@ -56,6 +56,10 @@ struct pytest_python {
  * is not absolute. *out is released on failure. */
 int pytest_python_from_json(const json_t *rec, struct pytest_python *out, struct err **err);
 
+/* The "python" record of p (a new reference): what pytest_python_from_json
+ * reads back into an equal struct. */
+json_t *pytest_python_to_json(const struct pytest_python *p);
+
 /* Frees what p owns and zeroes it. Safe on a zeroed struct. */
 void pytest_python_release(struct pytest_python *p);
 

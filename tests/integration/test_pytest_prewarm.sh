@@ -121,3 +121,51 @@ t_pytest_prewarm_not_with_collect_args() {
 		'["tests/test_cold_only.py","tests/test_exit.py","tests/test_leaks.py","tests/test_mode.py"]' \
 		"$(pt_job_specs | cut -f2 | jq -c 'select(.fork_server) | .fork_server.arguments[-4:]' | sort -u)"
 }
+
+# pp_count PATTERN: lines of the debug log ($ERR) matching the ERE.
+pp_count() {
+	printf '%s\n' "$ERR" | grep -cE "$1"
+}
+
+t_pytest_prewarm_guesses_the_last_interpreter() {
+	pi_setup || return "$(pt_skip $?)"
+	local cache=.maelstrom-pytest/cache/python.json one='name.equals(test_start_mode)'
+	local guessing='^maelstrom-pytest: debug: guessing the interpreter of the last run'
+	local ahead='ahead of its jobs$'
+	# The first run has nothing to guess from: it starts the zygote once
+	# the helper named the interpreter, and keeps that for the next run.
+	EXPECTED_START=warm pt -L debug --ui simple -i "$one"
+	expect_pt tests/test_mode.py::test_start_mode OK || return 1
+	expect_eq "guesses in the first run" 0 "$(pp_count "$guessing")" || return 1
+	expect_eq "the interpreter kept" "$PT_PY" "$(jq -r .interpreter "$cache")" || return 1
+	# The next run starts the zygote with it before the helper says
+	# anything; the helper agrees, so nothing more is started.
+	EXPECTED_START=warm pt -L debug --ui simple -i "$one"
+	expect_pt tests/test_mode.py::test_start_mode OK || return 1
+	expect_eq "guesses" 1 "$(pp_count "$guessing, ${PT_PY//./\\.}$")" || { pt_dump; return 1; }
+	expect_eq "zygotes asked for ahead (a right guess)" 1 "$(pp_count "$ahead")" || return 1
+	expect_eq "zygotes started" 1 "$(pp_zygote_starts | wc -l)" || return 1
+	# A guess the helper contradicts: the fresh record is adopted, asked
+	# for again (here the same container: the same zygote) and kept.
+	local real
+	real=$(jq -r .python.version "$cache")
+	jq -c '.python.version = "0.0.0"' "$cache" >"$cache.new" && mv "$cache.new" "$cache"
+	EXPECTED_START=warm pt -L debug --ui simple -i "$one"
+	expect_pt tests/test_mode.py::test_start_mode OK || return 1
+	expect_eq "zygotes asked for ahead (a wrong guess)" 2 "$(pp_count "$ahead")" || return 1
+	expect_eq "zygotes started" 1 "$(pp_zygote_starts | wc -l)" || return 1
+	expect_eq "the version kept" "$real" "$(jq -r .python.version "$cache")" || return 1
+	# An interpreter this run would not try is no guess; a broken file is
+	# none either (said at debug level); both are replaced.
+	jq -c '.interpreter = "/no/such/python3"' "$cache" >"$cache.new" && mv "$cache.new" "$cache"
+	EXPECTED_START=warm pt -L debug --ui simple -i "$one"
+	expect_pt tests/test_mode.py::test_start_mode OK || return 1
+	expect_eq "guesses of an interpreter not tried" 0 "$(pp_count "$guessing")" || return 1
+	expect_eq "the interpreter kept" "$PT_PY" "$(jq -r .interpreter "$cache")" || return 1
+	echo '{"interpreter": ' >"$cache"
+	EXPECTED_START=warm pt -L debug --ui simple -i "$one"
+	expect_pt tests/test_mode.py::test_start_mode OK || return 1
+	expect_eq "a broken file said" 1 \
+		"$(pp_count "the last run's interpreter is unknown: .*python\\.json")" || { pt_dump; return 1; }
+	expect_eq "the interpreter kept" "$PT_PY" "$(jq -r .interpreter "$cache")"
+}

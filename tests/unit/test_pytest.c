@@ -23,6 +23,7 @@
 #include "runners/pytest/pytest_job.h"
 #include "runners/pytest/pytest_outcome.h"
 #include "runners/pytest/pytest_python.h"
+#include "runners/pytest/pytest_python_cache.h"
 
 /* ---- records and test cases -------------------------------------------------- */
 
@@ -740,6 +741,69 @@ static const char *write_file(struct tmpdir *t, const char *name, const char *bo
 	return path;
 }
 
+/* The "python" record back to JSON, and the file keeping the last run's
+ * interpreter: what is saved loads back equal; what is not there or not
+ * such a file says so. */
+static void test_python_cache(void **state)
+{
+	(void)state;
+	struct pytest_collection c = {.exit_code = -1};
+	feed(&c, python_rec);
+	json_t *want = json_loads(python_rec, 0, NULL);
+	json_t *got = pytest_python_to_json(&c.python);
+	assert_true(json_equal(want, got));
+	json_decref(got);
+
+	struct tmpdir t;
+	tmpdir_make(&t);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/python.json", t.path);
+	char *interp = NULL;
+	struct pytest_python py;
+	struct err *e = NULL;
+	assert_int_equal(pytest_python_cache_load(path, &interp, &py, &e), 0);
+	assert_null(interp);
+	if (pytest_python_cache_save(path, "python3", &c.python, &e) < 0)
+		fail_msg("save: %s", err_msg(e));
+	assert_int_equal(pytest_python_cache_load(path, &interp, &py, &e), 1);
+	assert_string_equal(interp, "python3");
+	got = pytest_python_to_json(&py);
+	assert_true(json_equal(want, got));
+	json_decref(got);
+	free(interp);
+	pytest_python_release(&py);
+	/* Saved again: replaced whole. */
+	free(c.python.version);
+	c.python.version = strdup("3.12.0");
+	assert_int_equal(pytest_python_cache_save(path, "/usr/bin/python3", &c.python, &e), 0);
+	assert_int_equal(pytest_python_cache_load(path, &interp, &py, &e), 1);
+	assert_string_equal(interp, "/usr/bin/python3");
+	assert_string_equal(py.version, "3.12.0");
+	free(interp);
+	pytest_python_release(&py);
+
+	static const char *const bad[] = {
+		"{\"interpreter\": \"python3\", \"python\": {\"executable\": \"python3\"}}",
+		"{\"python\": {\"executable\": \"/usr/bin/python3\"}}",
+		"[1, 2",
+	};
+	static const char *const says[] = {"`executable` (python3) is not an absolute path",
+					   "`interpreter` is not a non-empty string",
+					   "delete the file"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		write_file(&t, "python.json", bad[i], 0644);
+		interp = NULL;
+		assert_int_equal(pytest_python_cache_load(path, &interp, &py, &e), -1);
+		assert_null(interp);
+		if (!strstr(err_msg(e), says[i]) || !strstr(err_msg(e), path))
+			fail_msg("case %zu: %s", i, err_msg(e));
+		err_free(&e);
+	}
+	tmpdir_remove(&t);
+	json_decref(want);
+	pytest_collection_release(&c);
+}
+
 static void test_candidates_and_helpers(void **state)
 {
 	(void)state;
@@ -1027,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_job_fork_server),
 		cmocka_unit_test(test_job_prewarm),
 		cmocka_unit_test(test_job_files),
+		cmocka_unit_test(test_python_cache),
 		cmocka_unit_test(test_candidates_and_helpers),
 		cmocka_unit_test(test_collect_tries_interpreters),
 		cmocka_unit_test(test_real_helpers),
